@@ -1,0 +1,68 @@
+"""What every command shares: `--home`, `--json`, building services, and turning errors into exit codes."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from fieldmind.errors import FieldmindError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE = 0, 1, 2
+
+
+def home_option(func: F) -> F:
+    return click.option(
+        "--home",
+        type=click.Path(file_okay=False, path_type=str),
+        default=None,
+        help="Data directory (default: $FIELDMIND_HOME, else the user data dir).",
+    )(func)
+
+
+def json_option(func: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")(func)
+
+
+def services_for(home: str | None) -> Any:
+    """Services for this command's home (its own --home, else the group's)."""
+    from fieldmind.services import Services
+    from fieldmind.settings import load_settings
+
+    ctx = click.get_current_context()
+    home = home or (ctx.find_root().params.get("home") if ctx.find_root() else None)
+    services = Services(load_settings(home))
+    ctx.call_on_close(services.close)
+    return services
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False))
+
+
+def info(message: str) -> None:
+    """Progress and notes go to stderr, so stdout stays clean for answers and JSON."""
+    click.echo(message, err=True)
+
+
+def reports_errors(func: F) -> F:
+    """A FieldmindError becomes one clear line on stderr and exit status 1, not a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except FieldmindError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_PARTIAL)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]

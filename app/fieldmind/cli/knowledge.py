@@ -1,0 +1,110 @@
+"""Commands over the knowledge base: ingest, docs, remove, search."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from fieldmind.cli.common import (
+    EXIT_PARTIAL,
+    emit_json,
+    home_option,
+    info,
+    json_option,
+    reports_errors,
+    services_for,
+)
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@home_option
+@json_option
+@reports_errors
+def ingest(paths: tuple[Path, ...], home: str | None, as_json: bool) -> None:
+    """Add or update files and folders (PDF, Markdown, text); unchanged files cost almost nothing."""
+    services = services_for(home)
+
+    def progress(event) -> None:  # type: ignore[no-untyped-def]
+        if not as_json:
+            info(f"[{event.files_done}/{event.files_total}] {event.outcome:9} {event.path}")
+
+    report = services.knowledge.ingest(paths, progress=progress)
+    if as_json:
+        emit_json(report.to_json())
+    else:
+        click.echo(
+            f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
+            f"removed {report.removed}; {report.chunks} passages"
+        )
+        for warning in report.warnings:
+            info(f"warning: {warning['path']}: {warning['warning']}")
+        for failure in report.failed:
+            info(f"failed: {failure['path']}: {failure['error']}")
+    if report.failed:
+        sys.exit(EXIT_PARTIAL)
+
+
+@click.command()
+@home_option
+@json_option
+@reports_errors
+def docs(home: str | None, as_json: bool) -> None:
+    """List the documents in the knowledge base."""
+    records = services_for(home).knowledge.documents()
+    if as_json:
+        emit_json([r.to_json() for r in records])
+        return
+    if not records:
+        click.echo("No documents yet. Add some with: fieldmind ingest PATH")
+    for r in records:
+        pages = f"{r.pages} pages" if r.pages else "no pages"
+        click.echo(f"{r.id}  {r.name}  ({pages}, {r.chunks} passages, {r.source})")
+
+
+@click.command()
+@click.argument("refs", nargs=-1, required=True)
+@home_option
+@json_option
+@reports_errors
+def remove(refs: tuple[str, ...], home: str | None, as_json: bool) -> None:
+    """Remove documents by id or name."""
+    removed, unknown = services_for(home).knowledge.remove(refs)
+    if as_json:
+        emit_json({"removed": removed})
+    else:
+        click.echo(f"removed {removed}")
+    for ref in unknown:
+        info(f"no document matches {ref!r} (see: fieldmind docs)")
+    if unknown:
+        sys.exit(EXIT_PARTIAL)
+
+
+@click.command()
+@click.argument("query")
+@click.option("-k", "k", type=click.IntRange(1, 100), default=None, help="How many passages.")
+@home_option
+@json_option
+@reports_errors
+def search(query: str, k: int | None, home: str | None, as_json: bool) -> None:
+    """Find passages (no model). QUERY of - reads one query a line from stdin, one JSON array a line out."""
+    services = services_for(home)
+    services.ensure_demo_knowledge()
+    if query == "-":
+        for line in sys.stdin:
+            if line.strip():
+                emit_json([p.to_json() for p in services.knowledge.search(line.strip(), k)])
+                sys.stdout.flush()
+        return
+    passages = services.knowledge.search(query, k)
+    if as_json:
+        emit_json([p.to_json() for p in passages])
+        return
+    if not passages:
+        click.echo("No passages found.")
+    for n, p in enumerate(passages, start=1):
+        where = f"{p.doc}, page {p.page}" if p.page else p.doc
+        click.echo(f"[{n}] {where}" + (f" — {p.section}" if p.section else "") + f"  (score {p.score:.4f})")
+        click.echo("    " + " ".join(p.text.split())[:400])

@@ -1,0 +1,241 @@
+"""The knowledge base: ingest files and folders incrementally, list and remove documents, search.
+
+Incremental by content hash: an unchanged file costs one sha256 and re-embeds nothing; a changed file
+replaces its passages; a file gone from an ingested folder is removed. One bad file is reported with its
+reason and never stops the others, and nothing already stored is touched by a failure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fieldmind.errors import FieldmindError, InputError
+from fieldmind.knowledge.chunking import chunk_segments
+from fieldmind.knowledge.embedder import Embedder
+from fieldmind.knowledge.parsers import kind_of, parse
+from fieldmind.knowledge.retrieve import Passage, hybrid_search
+from fieldmind.knowledge.store import DocumentRecord, Store, current_generation, document_id
+from fieldmind.settings import KnowledgeSettings
+
+LOCAL = "local"
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did, in the shape of `fieldmind ingest --json`."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    chunks: int = 0
+    failed: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[dict[str, str]] = field(default_factory=list)
+    cancelled: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "removed": self.removed,
+            "chunks": self.chunks,
+            "failed": self.failed,
+            "warnings": self.warnings,
+        }
+        if self.cancelled:
+            data["cancelled"] = True
+        return data
+
+
+@dataclass(frozen=True)
+class IngestProgress:
+    """Posted after each file: how far the ingest is, for progress bars."""
+
+    files_done: int
+    files_total: int
+    chunks: int
+    path: str
+    outcome: str
+    """added, updated, unchanged, failed."""
+
+
+ProgressCallback = Callable[[IngestProgress], None]
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def walk(paths: Iterable[Path], report: IngestReport) -> Iterator[tuple[Path, Path | None]]:
+    """(file, folder it was found in) for every file under `paths`; missing paths and loops are reported."""
+    seen_dirs: set[str] = set()
+    for given in paths:
+        if not given.exists():
+            report.failed.append({"path": str(given), "error": "no such file or folder"})
+            continue
+        if given.is_file():
+            yield given.resolve(), None
+            continue
+        root = given.resolve()
+        for folder, dirs, files in os.walk(root, followlinks=True):
+            real = os.path.realpath(folder)
+            if real in seen_dirs:
+                report.failed.append({"path": folder, "error": "symlink loop; this folder was already read"})
+                dirs[:] = []
+                continue
+            seen_dirs.add(real)
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(files):
+                if not name.startswith("."):
+                    yield Path(folder) / name, root
+
+
+class KnowledgeBase:
+    """The documents this device knows, over the current index generation."""
+
+    def __init__(
+        self, index_dir: Path, settings: KnowledgeSettings | None = None, embedder: Embedder | None = None
+    ) -> None:
+        self.index_dir = index_dir
+        self.settings = settings or KnowledgeSettings()
+        self.embedder = embedder or Embedder()
+        self._store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            generation = current_generation(self.index_dir)
+            backend = None
+            if self.settings.backend == "http":
+                from fieldmind.knowledge.vectors import VectorStore
+
+                host, port = self.settings.chroma_host, self.settings.chroma_port
+                backend = lambda _dir: VectorStore.server(host, port, f"fieldmind-{generation}")  # noqa: E731
+            self._store = Store(self.index_dir / generation, backend=backend)
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def is_empty(self) -> bool:
+        return self.store.counts()["documents"] == 0
+
+    def documents(self) -> list[DocumentRecord]:
+        return self.store.documents()
+
+    # -- ingest ------------------------------------------------------------------------------------------
+    def ingest(
+        self,
+        paths: Iterable[Path],
+        progress: ProgressCallback | None = None,
+        cancelled: Callable[[], bool] = lambda: False,
+        source: str = LOCAL,
+    ) -> IngestReport:
+        report = IngestReport()
+        files = list(walk(paths, report))
+        seen_by_folder: dict[Path, set[str]] = {}
+        max_bytes = int(self.settings.max_file_mb * 2**20)
+        for done, (path, folder) in enumerate(files, start=1):
+            if cancelled():
+                report.cancelled = True
+                break
+            if folder is not None:
+                seen_by_folder.setdefault(folder, set()).add(str(path.resolve()))
+            outcome = self._ingest_file(path, source, max_bytes, report)
+            if progress:
+                progress(IngestProgress(done, len(files), report.chunks, str(path), outcome))
+        if not report.cancelled:
+            for folder, seen in seen_by_folder.items():
+                report.removed += self._remove_missing(folder, seen, source)
+        return report
+
+    def _ingest_file(self, path: Path, source: str, max_bytes: int, report: IngestReport) -> str:
+        real = path.resolve()
+        doc_id = document_id(source, str(real))
+        try:
+            if kind_of(real) is None:
+                parse(real)  # raises the "unsupported file type" error, naming the file
+            sha = sha256_of(real)
+            existing = self.store.document(doc_id)
+            if existing and existing.sha256 == sha:
+                report.unchanged += 1
+                return "unchanged"
+            parsed = parse(real, max_bytes=max_bytes)
+            chunks = chunk_segments(
+                parsed.segments, self.settings.chunk_words, self.settings.chunk_overlap_words
+            )
+            vectors = self.embedder.encode([c.embedding_text() for c in chunks])
+            record = DocumentRecord(
+                id=doc_id,
+                name=real.name,
+                path=str(real),
+                source=source,
+                sha256=sha,
+                size=real.stat().st_size,
+                kind=parsed.kind,
+                pages=parsed.pages,
+                chunks=len(chunks),
+                warnings=parsed.warnings,
+            )
+            self.store.put_document(record, chunks, vectors)
+        except InputError as exc:
+            report.failed.append({"path": str(path), "error": exc.reason})
+            return "failed"
+        except OSError as exc:
+            report.failed.append({"path": str(path), "error": f"cannot read it ({exc.strerror or exc})"})
+            return "failed"
+        except FieldmindError as exc:
+            report.failed.append({"path": str(path), "error": str(exc)})
+            return "failed"
+        for warning in parsed.warnings:
+            report.warnings.append({"path": str(path), "warning": warning})
+        report.chunks += len(chunks)
+        if existing:
+            report.updated += 1
+            return "updated"
+        report.added += 1
+        return "added"
+
+    def _remove_missing(self, folder: Path, seen: set[str], source: str) -> int:
+        prefix = str(folder) + os.sep
+        removed = 0
+        for record in self.store.documents():
+            if record.source == source and record.path.startswith(prefix) and record.path not in seen:
+                removed += self.store.remove_document(record.id)
+        return removed
+
+    # -- removal and search ------------------------------------------------------------------------------
+    def resolve(self, ref: str) -> list[DocumentRecord]:
+        """Documents matching an id, a file name or a path."""
+        return [d for d in self.store.documents() if ref in (d.id, d.name, d.path)]
+
+    def remove(self, refs: Iterable[str]) -> tuple[int, list[str]]:
+        """Remove documents by id, name or path; returns (how many, the refs that matched nothing)."""
+        removed = 0
+        unknown: list[str] = []
+        for ref in refs:
+            matches = self.resolve(ref)
+            if not matches:
+                unknown.append(ref)
+            for record in matches:
+                removed += self.store.remove_document(record.id)
+        return removed, unknown
+
+    def search(self, question: str, k: int | None = None) -> list[Passage]:
+        k = k or self.settings.search_k
+        if self.store.counts()["chunks"] == 0:
+            return []
+        vector = self.embedder.encode_one(question)
+        return hybrid_search(self.store, vector, question, k)

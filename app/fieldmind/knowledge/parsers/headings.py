@@ -1,0 +1,129 @@
+"""Finding headings in extracted text, so every passage knows where in the manual it sits.
+
+Two sources, best first: a PDF's outline (bookmarks), whose titles are located on their pages; and, for
+files without one, numbered heading lines ("5.3 Bleeding the system").
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+_NUMBERED = re.compile(r"^(?P<num>\d{1,2}(?:\.\d{1,2}){0,4})\.?\s+(?P<title>[A-Z][^\n]{1,78})$")
+_WS = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Heading:
+    """A heading at a level (0 = chapter), with where its title starts in the text (-1: not located)."""
+
+    level: int
+    title: str
+    offset: int = -1
+
+
+def numbered_heading(line: str) -> Heading | None:
+    """A line like "5.3 Bleeding the system": short, numbered, capitalised, no closing full stop."""
+    line = line.strip()
+    match = _NUMBERED.match(line)
+    if not match or line.endswith((".", ",", ";", ":")) or len(line.split()) > 12:
+        return None
+    return Heading(match["num"].count("."), line)
+
+
+def numbered_headings(text: str) -> list[Heading]:
+    """Every numbered heading line in `text`, with its offset."""
+    found = []
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        heading = numbered_heading(line)
+        if heading:
+            found.append(Heading(heading.level, heading.title, offset + len(line) - len(line.lstrip())))
+        offset += len(line)
+    return found
+
+
+def _fold(text: str) -> str:
+    return _WS.sub("", text).casefold()
+
+
+def locate_titles(text: str, titles: Sequence[tuple[int, str]]) -> list[Heading]:
+    """Find outline titles on their page, in order, each on a short line of its own (a heading line).
+
+    A title that cannot be found keeps offset -1: it still applies, from the previous located heading.
+    """
+    lines: list[tuple[int, str]] = []
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        lines.append((offset, line))
+        offset += len(line)
+    located: list[Heading] = []
+    start_line = 0
+    for level, title in titles:
+        folded = _fold(title)
+        found = -1
+        for index in range(start_line, len(lines)):
+            line_offset, line = lines[index]
+            folded_line = _fold(line)
+            if folded and folded in folded_line and len(folded_line) <= len(folded) + 12:
+                found = line_offset
+                start_line = index + 1
+                title = line.strip()  # keeps the section number the outline leaves out
+                break
+        located.append(Heading(level, title.strip(), found))
+    return located
+
+
+class HeadingPath:
+    """The current heading path while walking a document, updated heading by heading."""
+
+    def __init__(self) -> None:
+        self._stack: list[tuple[int, str]] = []
+
+    def enter(self, heading: Heading) -> None:
+        while self._stack and self._stack[-1][0] >= heading.level:
+            self._stack.pop()
+        self._stack.append((heading.level, heading.title))
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        return tuple(title for _, title in self._stack)
+
+
+_DIGITS = re.compile(r"\d+")
+_LEADER = re.compile(r"(?:\.\s?){6,}\s*[0-9ivxlc]*\s*$|(?:\.\s?){8,}")
+
+
+def repeated_margin_lines(pages: Iterable[str], margin: int = 2) -> set[str]:
+    """Running headers and footers: lines near a page's top or bottom that recur on most pages.
+
+    Compared with digits folded, so "Manual 4 / 92" and "Manual 5 / 92" are the same line.
+    """
+    counts: Counter[str] = Counter()
+    total = 0
+    for text in pages:
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        if not lines:
+            continue
+        total += 1
+        edge = set(lines[:margin] + lines[-margin:])
+        counts.update(_DIGITS.sub("#", line) for line in edge)
+    if total < 4:
+        return set()
+    return {line for line, n in counts.items() if n >= max(3, total * 0.4)}
+
+
+def strip_margin_lines(text: str, repeated: set[str]) -> str:
+    if not repeated:
+        return text
+    kept = [line for line in text.splitlines() if _DIGITS.sub("#", line.strip()) not in repeated]
+    return "\n".join(kept)
+
+
+def drop_leader_lines(text: str) -> str:
+    """Table-of-contents lines ("6.7 Correction . . . . . 54") name every topic and answer none."""
+    if ". . ." not in text and "...." not in text:
+        return text
+    return "\n".join(line for line in text.splitlines() if not _LEADER.search(line))

@@ -1,0 +1,28 @@
+"""What a parser hands the chunker: runs of text that each know their page and heading path."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A run of text on one page under one heading path."""
+
+    text: str
+    page: int | None
+    """1-based page number in the file; None for formats without pages."""
+    headings: tuple[str, ...] = ()
+    """The heading path, outermost first: ("5 Hydraulics", "5.3 Bleeding the system")."""
+
+
+@dataclass
+class ParsedDocument:
+    """A document read from disk, ready to be cut into passages."""
+
+    path: str
+    kind: str
+    segments: list[Segment]
+    pages: int | None = None
+    warnings: list[str] = field(default_factory=list)
+    """Things the user should know that did not stop the ingest (e.g. scanned pages with no text)."""

@@ -1,0 +1,134 @@
+"""PDF text per page with pypdfium2 (PDFium): page numbers kept, headings from the outline.
+
+Chosen by measurement on the eval manuals: as fast as PyMuPDF (0.13 s for 101 pages), every evidence
+string found on its page, permissively licensed; pdfplumber was 60x slower for the same text.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fieldmind.errors import InputError
+from fieldmind.knowledge.parsers.headings import (
+    Heading,
+    HeadingPath,
+    drop_leader_lines,
+    locate_titles,
+    numbered_headings,
+    repeated_margin_lines,
+    strip_margin_lines,
+)
+from fieldmind.knowledge.parsers.model import ParsedDocument, Segment
+
+
+def _open(path: Path):  # type: ignore[no-untyped-def]
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as raw
+
+    try:
+        return pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError as exc:
+        code = getattr(exc, "err_code", None)
+        if code == raw.FPDF_ERR_PASSWORD:
+            raise InputError(
+                str(path), "the PDF is encrypted (password-protected); save an unprotected copy and add that"
+            ) from exc
+        if code == raw.FPDF_ERR_SECURITY:
+            raise InputError(str(path), "the PDF uses an unsupported security handler") from exc
+        raise InputError(
+            str(path), "not a readable PDF (corrupt or truncated); re-export or re-download it"
+        ) from exc
+
+
+def _outline(pdf) -> dict[int, list[tuple[int, str]]]:  # type: ignore[no-untyped-def]
+    """Outline titles by 0-based page index, in document order."""
+    by_page: dict[int, list[tuple[int, str]]] = {}
+    try:
+        for bookmark in pdf.get_toc(max_depth=8):
+            dest = bookmark.get_dest()
+            index = dest.get_index() if dest is not None else None
+            title = (bookmark.get_title() or "").strip()
+            if index is None or not title:
+                continue
+            by_page.setdefault(index, []).append((bookmark.level, title))
+    except Exception:  # a broken outline is no reason to lose the text
+        return {}
+    return by_page
+
+
+def parse_pdf(path: Path) -> ParsedDocument:
+    pdf = _open(path)
+    try:
+        texts: list[str] = []
+        for index in range(len(pdf)):
+            page = pdf[index]
+            try:
+                textpage = page.get_textpage()
+                texts.append(textpage.get_text_range().replace("\r\n", "\n").replace("\r", "\n"))
+                textpage.close()
+            finally:
+                page.close()
+        outline = _outline(pdf)
+    finally:
+        pdf.close()
+
+    repeated = repeated_margin_lines(texts)
+    path_state = HeadingPath()
+    segments: list[Segment] = []
+    empty_pages: list[int] = []
+    for index, raw_text in enumerate(texts):
+        text = drop_leader_lines(strip_margin_lines(raw_text, repeated))
+        number = index + 1
+        if not text.strip():
+            empty_pages.append(number)
+            continue
+        if outline:
+            headings = locate_titles(text, outline.get(index, []))
+        else:
+            headings = numbered_headings(text)
+        segments.extend(_split_page(text, number, headings, path_state))
+
+    doc = ParsedDocument(str(path), "pdf", segments, pages=len(texts))
+    if empty_pages and segments:
+        doc.warnings.append(
+            f"{len(empty_pages)} of {len(texts)} pages scanned, no text ({_ranges(empty_pages)}); "
+            "those pages are not searchable until the file is run through OCR"
+        )
+    if not segments:
+        raise InputError(
+            str(path),
+            f"scanned, no text: none of its {len(texts)} pages has a text layer; "
+            "run it through OCR (e.g. ocrmypdf) and add the result",
+        )
+    return doc
+
+
+def _split_page(text: str, page: int, headings: list[Heading], state: HeadingPath) -> list[Segment]:
+    """Cut a page's text at its located headings; each piece carries the path in force where it starts."""
+    segments: list[Segment] = []
+    cursor = 0
+    for heading in headings:
+        if heading.offset > cursor:
+            piece = text[cursor : heading.offset]
+            if piece.strip():
+                segments.append(Segment(piece, page, state.path))
+            cursor = heading.offset
+        state.enter(heading)
+    tail = text[cursor:]
+    if tail.strip():
+        segments.append(Segment(tail, page, state.path))
+    return segments
+
+
+def _ranges(numbers: list[int]) -> str:
+    """[1, 2, 3, 7] -> "pages 1-3, 7"."""
+    spans: list[str] = []
+    start = prev = numbers[0]
+    for n in [*numbers[1:], None]:
+        if n is not None and n == prev + 1:
+            prev = n
+            continue
+        spans.append(f"{start}-{prev}" if prev != start else str(start))
+        if n is not None:
+            start = prev = n
+    return ("page " if len(numbers) == 1 else "pages ") + ", ".join(spans)

@@ -1,0 +1,47 @@
+"""Plain text and Markdown: no pages, headings from the text itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fieldmind.knowledge.parsers.headings import Heading, HeadingPath, numbered_headings
+from fieldmind.knowledge.parsers.model import ParsedDocument, Segment
+
+
+def _segments(text: str, headings: list[Heading]) -> list[Segment]:
+    state = HeadingPath()
+    segments: list[Segment] = []
+    cursor = 0
+    for heading in headings:
+        piece = text[cursor : heading.offset]
+        if piece.strip():
+            segments.append(Segment(piece, None, state.path))
+        cursor = heading.offset
+        state.enter(heading)
+    if text[cursor:].strip():
+        segments.append(Segment(text[cursor:], None, state.path))
+    return segments
+
+
+def parse_text(path: Path, text: str) -> ParsedDocument:
+    return ParsedDocument(str(path), "text", _segments(text, numbered_headings(text)))
+
+
+def markdown_headings(text: str) -> list[Heading]:
+    """Headings of a Markdown text, by markdown-it (ATX and setext; never `#` inside code blocks)."""
+    from markdown_it import MarkdownIt
+
+    tokens = MarkdownIt("commonmark").enable("table").parse(text)
+    line_offsets = [0]
+    for line in text.splitlines(keepends=True):
+        line_offsets.append(line_offsets[-1] + len(line))
+    headings: list[Heading] = []
+    for index, token in enumerate(tokens):
+        if token.type == "heading_open" and token.map:
+            title = tokens[index + 1].content.strip()
+            headings.append(Heading(int(token.tag[1:]) - 1, title, line_offsets[token.map[0]]))
+    return headings
+
+
+def parse_markdown(path: Path, text: str) -> ParsedDocument:
+    return ParsedDocument(str(path), "markdown", _segments(text, markdown_headings(text)))

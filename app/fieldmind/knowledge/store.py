@@ -1,0 +1,275 @@
+"""The index on disk: documents and passages in SQLite (with FTS5 for keywords), vectors in Chroma.
+
+The index is derived data kept in generations (`index/<generation>/`), with `index/CURRENT` naming the one
+in use, so a sync can build a new generation aside and switch to it in one rename. SQLite is the source of
+truth: a document counts as stored once its transaction commits; its vectors are written just before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fieldmind.errors import StoreError
+from fieldmind.knowledge.chunking import Chunk
+from fieldmind.knowledge.vectors import VectorStore
+
+CURRENT = "CURRENT"
+FIRST_GENERATION = "g000001"
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    path TEXT NOT NULL,
+    source TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    pages INTEGER,
+    chunks INTEGER NOT NULL,
+    warnings TEXT NOT NULL DEFAULT '[]',
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY,
+    doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    page INTEGER,
+    section TEXT,
+    text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+    text, section, content='chunks', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
+    INSERT INTO chunks_fts(rowid, text, section) VALUES (new.id, new.text, new.section);
+END;
+CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
+    INSERT INTO chunks_fts(chunks_fts, rowid, text, section) VALUES ('delete', old.id, old.text, old.section);
+END;
+"""
+
+
+@dataclass
+class DocumentRecord:
+    """A stored document: where it came from, its content hash and what was made of it."""
+
+    id: str
+    name: str
+    path: str
+    source: str
+    sha256: str
+    size: int
+    kind: str
+    pages: int | None
+    chunks: int
+    warnings: list[str] = field(default_factory=list)
+    updated_at: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "path": self.path,
+            "pages": self.pages,
+            "chunks": self.chunks,
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A passage as read back for search results and citations."""
+
+    id: int
+    doc_id: str
+    doc: str
+    page: int | None
+    section: str | None
+    text: str
+
+
+def document_id(source: str, path: str) -> str:
+    """Stable per (source, path): a changed file replaces its old version instead of adding a copy."""
+    return hashlib.sha256(f"{source}\0{path}".encode()).hexdigest()[:16]
+
+
+def current_generation(index_dir: Path) -> str:
+    try:
+        name = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
+        if name:
+            return name
+    except FileNotFoundError:
+        pass
+    return FIRST_GENERATION
+
+
+def switch_generation(index_dir: Path, generation: str) -> None:
+    """Point `CURRENT` at another generation in one atomic rename."""
+    tmp = index_dir / f"{CURRENT}.tmp"
+    tmp.write_text(generation + "\n", encoding="utf-8")
+    with tmp.open("rb") as handle:
+        os.fsync(handle.fileno())
+    tmp.replace(index_dir / CURRENT)
+
+
+class Store:
+    """One index generation: its SQLite catalogue and its vectors."""
+
+    def __init__(self, directory: Path, vectors: VectorStore | None = None, *, backend: Any = None) -> None:
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+        self._db = self._connect(directory / "catalog.sqlite")
+        self._vectors = vectors
+        self._backend = backend
+
+    @staticmethod
+    def _connect(path: Path) -> sqlite3.Connection:
+        try:
+            db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{path}: the index catalogue is damaged ({exc})") from exc
+        db.row_factory = sqlite3.Row
+        return db
+
+    @property
+    def vectors(self) -> VectorStore:
+        if self._vectors is None:
+            self._vectors = (
+                self._backend(self.directory)
+                if self._backend
+                else VectorStore.embedded(self.directory / "chroma")
+            )
+        return self._vectors
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- documents ---------------------------------------------------------------------------------------
+    def documents(self) -> list[DocumentRecord]:
+        rows = self._db.execute("SELECT * FROM documents ORDER BY name, path").fetchall()
+        return [self._record(row) for row in rows]
+
+    def document(self, doc_id: str) -> DocumentRecord | None:
+        row = self._db.execute("SELECT * FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        return self._record(row) if row else None
+
+    @staticmethod
+    def _record(row: sqlite3.Row) -> DocumentRecord:
+        values = dict(row)
+        values["warnings"] = json.loads(values["warnings"] or "[]")
+        return DocumentRecord(**values)
+
+    def put_document(self, record: DocumentRecord, chunks: Sequence[Chunk], vectors: Any) -> None:
+        """Store a document and its passages, replacing any earlier version, all or nothing."""
+        if len(chunks) != len(vectors):
+            raise StoreError(f"{record.path}: {len(chunks)} passages but {len(vectors)} vectors")
+        old_ids = [r[0] for r in self._db.execute("SELECT id FROM chunks WHERE doc_id = ?", (record.id,))]
+        start = self._next_chunk_id()
+        new_ids = list(range(start, start + len(chunks)))
+        self.vectors.upsert(new_ids, vectors)  # first: a crash now leaves only unreferenced vectors
+        record.chunks = len(chunks)
+        record.updated_at = time.time()
+        try:
+            with self._transaction():
+                self._db.execute("DELETE FROM chunks WHERE doc_id = ?", (record.id,))
+                self._db.execute(
+                    "INSERT OR REPLACE INTO documents VALUES "
+                    "(:id, :name, :path, :source, :sha256, :size, :kind, :pages, :chunks, :warnings, "
+                    ":updated_at)",
+                    {**record.__dict__, "warnings": json.dumps(record.warnings)},
+                )
+                self._db.executemany(
+                    "INSERT INTO chunks (id, doc_id, ordinal, page, section, text) VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        (cid, record.id, n, c.page, c.section, c.text)
+                        for n, (cid, c) in enumerate(zip(new_ids, chunks, strict=True))
+                    ],
+                )
+        except BaseException:
+            self.vectors.delete(new_ids)
+            raise
+        if old_ids:
+            self.vectors.delete(old_ids)
+
+    def _next_chunk_id(self) -> int:
+        row = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM chunks").fetchone()
+        # Ids are never reused within a process run, even across a rolled-back write.
+        self._floor = max(getattr(self, "_floor", 0), int(row[0]) + 1)
+        return self._floor
+
+    def remove_document(self, doc_id: str) -> bool:
+        ids = [r[0] for r in self._db.execute("SELECT id FROM chunks WHERE doc_id = ?", (doc_id,))]
+        with self._transaction():
+            removed = self._db.execute("DELETE FROM documents WHERE id = ?", (doc_id,)).rowcount
+            self._db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
+        if ids:
+            self.vectors.delete(ids)
+        return bool(removed)
+
+    def _transaction(self) -> Any:
+        db = self._db
+
+        class _Tx:
+            def __enter__(self) -> None:
+                db.execute("BEGIN IMMEDIATE")
+
+            def __exit__(self, exc_type: Any, *_: Any) -> None:
+                db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+        return _Tx()
+
+    # -- passages ----------------------------------------------------------------------------------------
+    def chunks(self, ids: Iterable[int]) -> dict[int, StoredChunk]:
+        ids = list(ids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self._db.execute(
+            f"SELECT c.id, c.doc_id, d.name AS doc, c.page, c.section, c.text FROM chunks c "
+            f"JOIN documents d ON d.id = c.doc_id WHERE c.id IN ({marks})",
+            ids,
+        ).fetchall()
+        return {row["id"]: StoredChunk(**dict(row)) for row in rows}
+
+    def page_chunks(self, doc_id: str, page: int | None) -> list[StoredChunk]:
+        rows = self._db.execute(
+            "SELECT c.id, c.doc_id, d.name AS doc, c.page, c.section, c.text FROM chunks c "
+            "JOIN documents d ON d.id = c.doc_id WHERE c.doc_id = ? AND c.page IS ? ORDER BY c.ordinal",
+            (doc_id, page),
+        ).fetchall()
+        return [StoredChunk(**dict(row)) for row in rows]
+
+    def keyword_search(self, match: str, n: int) -> list[tuple[int, float]]:
+        """(chunk id, BM25 score, higher is better) for an FTS5 MATCH expression."""
+        if not match:
+            return []
+        try:
+            rows = self._db.execute(
+                "SELECT rowid, bm25(chunks_fts, 1.0, 0.5) AS rank FROM chunks_fts WHERE chunks_fts MATCH ? "
+                "ORDER BY rank LIMIT ?",
+                (match, n),
+            ).fetchall()
+        except sqlite3.OperationalError:
+            return []
+        return [(int(r[0]), -float(r[1])) for r in rows]
+
+    def chunk_ids(self) -> set[int]:
+        return {int(r[0]) for r in self._db.execute("SELECT id FROM chunks")}
+
+    def counts(self) -> dict[str, int]:
+        docs = self._db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+        chunks = self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        return {"documents": int(docs), "chunks": int(chunks)}

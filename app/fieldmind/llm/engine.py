@@ -1,0 +1,139 @@
+"""Running a GGUF model with llama-cpp-python: load once, stream tokens, stop when asked.
+
+`llama_cpp` is imported on first load, never at import time. One engine serves one model; a lock keeps
+llama.cpp's single context to one generation at a time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from fieldmind.errors import ModelError
+from fieldmind.llm.catalog import ResolvedModel
+from fieldmind.llm.prompts import COMPLETION_STOPS, PromptPassage, chat_messages, completion_prompt
+
+
+def system_info() -> str:
+    """llama.cpp's description of its build: which CPU features it was compiled to use."""
+    import llama_cpp
+
+    info = llama_cpp.llama_print_system_info()
+    return info.decode("utf-8", "replace") if isinstance(info, bytes) else str(info)
+
+
+def check_build() -> str:
+    """Refuse a llama.cpp build that uses AMX: it segfaults on these Xeons (llama.cpp issue 20824)."""
+    info = system_info()
+    if "AMX_INT8 = 1" in info:
+        raise ModelError(
+            "llama-cpp-python was built with AMX (a native build); it crashes on this CPU. Rebuild it with "
+            "packaging/setup.sh --rebuild-llama (portable flags, --no-cache-dir)."
+        )
+    return info
+
+
+class Engine:
+    """One loaded model and the settings it runs with."""
+
+    def __init__(self, model: ResolvedModel, threads: int, context_size: int) -> None:
+        self.model = model
+        self.threads = threads
+        self.context_size = context_size
+        self._llama: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        return self._llama is not None
+
+    def load(self) -> None:
+        """Load the weights (memory-mapped); safe to call again."""
+        if self._llama is not None:
+            return
+        check_build()
+        import llama_cpp
+
+        try:
+            with _quiet_stderr():
+                self._llama = llama_cpp.Llama(
+                    model_path=str(self.model.path),
+                    n_ctx=self.context_size,
+                    n_threads=self.threads,
+                    n_threads_batch=self.threads,
+                    n_batch=512,
+                    verbose=False,
+                )
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise ModelError(f"{self.model.path}: llama.cpp could not load this model ({exc})") from exc
+
+    def close(self) -> None:
+        if self._llama is not None:
+            with contextlib.suppress(Exception):
+                self._llama.close()
+            self._llama = None
+
+    def count_tokens(self, text: str) -> int:
+        self.load()
+        return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def answer_stream(
+        self, question: str, passages: Sequence[PromptPassage], max_tokens: int
+    ) -> Iterator[str]:
+        """Text pieces of a grounded answer as the model writes them. Closing the iterator stops it."""
+        self.load()
+        with self._lock:
+            if self.model.chat:
+                stream = self._llama.create_chat_completion(
+                    messages=chat_messages(question, passages),
+                    max_tokens=max_tokens,
+                    temperature=0.0,
+                    stream=True,
+                )
+                pieces = (c["choices"][0]["delta"].get("content") or "" for c in stream)
+            else:
+                stream = self._llama.create_completion(
+                    prompt=completion_prompt(question, passages),
+                    max_tokens=max_tokens,
+                    temperature=0.0,
+                    stop=COMPLETION_STOPS,
+                    stream=True,
+                )
+                pieces = (c["choices"][0]["text"] or "" for c in stream)
+            try:
+                for piece in pieces:
+                    if piece:
+                        yield piece
+            finally:
+                stream.close()
+
+    def complete(self, prompt: str, max_tokens: int = 32) -> str:
+        """A raw completion, for benchmarks and health checks."""
+        self.load()
+        with self._lock:
+            out = self._llama.create_completion(prompt=prompt, max_tokens=max_tokens, temperature=0.0)
+        return str(out["choices"][0]["text"])
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """llama.cpp prints its loading log on fd 2 even with verbose=False; keep the terminal clean."""
+    if os.environ.get("FIELDMIND_DEBUG"):
+        yield
+        return
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with Path(os.devnull).open("wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)

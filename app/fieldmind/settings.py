@@ -1,0 +1,137 @@
+"""User settings: defaults, overridden by `<home>/config.toml`, overridden by `FIELDMIND_*` variables.
+
+Settings are built in `main()` and passed down; nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from fieldmind.locations import resolve_home
+
+CONFIG_FILE = "config.toml"
+
+
+class ModelSettings(BaseModel):
+    """How the language model is chosen and run."""
+
+    name: str = "qwen2.5-coder-0.5b-instruct"
+    """A catalogue name or a path to any GGUF file."""
+    threads: int = 0
+    """CPU threads for generation; 0 means one per core."""
+    context_size: int = 2048
+    """Tokens of context: system prompt, passages, question and answer together."""
+    max_answer_tokens: int = 200
+    """A field answer is short; this caps a rambling one."""
+    dir: Path | None = None
+    """Where assembled model files live; default `<home>/models`."""
+
+
+class KnowledgeSettings(BaseModel):
+    """How documents are read, cut into passages and retrieved."""
+
+    max_file_mb: float = 200.0
+    """Files bigger than this are refused with a clear error instead of stalling the ingest."""
+    chunk_words: int = 180
+    """Target passage size, in words."""
+    chunk_overlap_words: int = 30
+    """Words repeated between neighbouring passages so a sentence cut at a boundary is still found."""
+    search_k: int = 5
+    """Passages returned by `search` when `-k` is not given."""
+    answer_k: int = 3
+    """Passages given to the model when answering."""
+    backend: Literal["embedded", "http"] = "embedded"
+    """`embedded`: Chroma on disk under `<home>/index`; `http`: a Chroma server (for a whole site)."""
+    chroma_host: str = "127.0.0.1"
+    chroma_port: int = 8000
+
+
+class Settings(BaseSettings):
+    """Everything a user can set. Built once per process from the home directory."""
+
+    model_config = SettingsConfigDict(env_prefix="FIELDMIND_", env_nested_delimiter="__", extra="ignore")
+
+    home: Path = Field(default_factory=resolve_home)
+    model: ModelSettings = ModelSettings()
+    knowledge: KnowledgeSettings = KnowledgeSettings()
+    demo_knowledge: bool = True
+    """Ingest the shipped demo manual on first run, when the index is empty."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings)
+
+    @property
+    def models_dir(self) -> Path:
+        return self.model.dir or self.home / "models"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.home / "index"
+
+    @property
+    def threads(self) -> int:
+        return self.model.threads or os.cpu_count() or 2
+
+
+def _read_config(home: Path) -> dict[str, Any]:
+    path = home / CONFIG_FILE
+    if not path.exists():
+        return {}
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        from fieldmind.errors import FieldmindError
+
+        raise FieldmindError(f"{path}: cannot read settings ({exc}); fix or delete the file") from exc
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_settings(home: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
+    """Settings for `home`: the config file, then `FIELDMIND_*` variables on top, then `overrides`."""
+    home_path = resolve_home(home)
+    from_file = _read_config(home_path)
+    from_env = Settings(home=home_path).model_dump(exclude_unset=True, exclude={"home"})
+    values = _merge(_merge(from_file, from_env), overrides)
+    values["home"] = home_path
+    return Settings.model_validate(values)
+
+
+def save_setting(settings: Settings, dotted_key: str, value: Any) -> None:
+    """Write one setting (like `model.name`) into `<home>/config.toml`, keeping the others."""
+    import tomli_w
+
+    path = settings.home / CONFIG_FILE
+    current = _read_config(settings.home)
+    node = current
+    *parents, leaf = dotted_key.split(".")
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[leaf] = value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(tomli_w.dumps(current), encoding="utf-8")
+    tmp.replace(path)

@@ -1,0 +1,10 @@
+"""The terminal app (Textual): thin screens over the same core the command line uses."""
+
+from __future__ import annotations
+
+
+def run_tui(home: str | None = None) -> None:
+    from fieldmind.settings import load_settings
+    from fieldmind.tui.app import FieldmindApp
+
+    FieldmindApp(load_settings(home)).run()

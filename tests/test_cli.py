@@ -1,0 +1,108 @@
+"""The command-line contract of DESIGN.md: arguments, JSON shapes, exit codes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import DEMO_PDF, fieldmind_command
+
+from helpers import corrupt_pdf, junk
+
+
+def run(*args: str, stdin: str | None = None, home: Path | None = None) -> subprocess.CompletedProcess[str]:
+    extra = ["--home", str(home)] if home else []
+    return subprocess.run(
+        [*fieldmind_command(), *args, *extra], input=stdin, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_version_is_quick_and_plain() -> None:
+    out = run("--version")
+    assert out.returncode == 0 and out.stdout.startswith("fieldmind, version ")
+
+
+def test_usage_errors_exit_2() -> None:
+    assert run("ingest").returncode == 2
+    assert run("search", "x", "-k", "zero").returncode == 2
+    assert run("no-such-command").returncode == 2
+
+
+def test_ingest_reports_bad_files_and_exits_1(tmp_path: Path, isolated_home: Path) -> None:
+    folder = tmp_path / "manuals"
+    folder.mkdir()
+    shutil.copy(DEMO_PDF, folder / "generator.pdf")
+    corrupt_pdf(folder / "broken.pdf")
+    junk(folder / "random.txt")
+    out = run("ingest", str(folder), "--json", home=isolated_home)
+    assert out.returncode == 1, out.stderr
+    report = json.loads(out.stdout)
+    assert {k: report[k] for k in ("added", "updated", "unchanged", "removed")} == {
+        "added": 1,
+        "updated": 0,
+        "unchanged": 0,
+        "removed": 0,
+    }
+    assert report["chunks"] > 5
+    failed = {Path(f["path"]).name: f["error"] for f in report["failed"]}
+    assert "not a readable PDF" in failed["broken.pdf"]
+    assert "binary data" in failed["random.txt"]
+
+    again = json.loads(run("ingest", str(folder / "generator.pdf"), "--json", home=isolated_home).stdout)
+    assert again["unchanged"] == 1 and again["chunks"] == 0
+
+    docs = json.loads(run("docs", "--json", home=isolated_home).stdout)
+    assert [(d["name"], d["pages"], d["source"]) for d in docs] == [("generator.pdf", 10, "local")]
+    assert set(docs[0]) == {"id", "name", "path", "pages", "chunks", "source"}
+
+
+def test_a_missing_path_is_a_clear_error(isolated_home: Path) -> None:
+    out = run("ingest", "/no/such/manual.pdf", home=isolated_home)
+    assert out.returncode == 1
+    assert "/no/such/manual.pdf: no such file or folder" in out.stderr
+
+
+def test_search_json_and_stdin_lines(isolated_home: Path) -> None:
+    run("ingest", str(DEMO_PDF), home=isolated_home)
+    hits = json.loads(
+        run("search", "torque of the oil drain plug", "-k", "3", "--json", home=isolated_home).stdout
+    )
+    assert len(hits) == 3
+    assert set(hits[0]) == {"doc", "page", "section", "text", "score"}
+    assert any("35 N.m" in h["text"] for h in hits)
+    out = run("search", "-", "-k", "2", stdin="fault code E07\nfuel filter part number\n", home=isolated_home)
+    lines = out.stdout.strip().splitlines()
+    assert len(lines) == 2
+    assert all(len(json.loads(line)) == 2 for line in lines)
+
+
+def test_remove_by_name(isolated_home: Path) -> None:
+    run("ingest", str(DEMO_PDF), home=isolated_home)
+    out = run("remove", DEMO_PDF.name, "--json", home=isolated_home)
+    assert json.loads(out.stdout) == {"removed": 1}
+    assert json.loads(run("docs", "--json", home=isolated_home).stdout) == []
+    assert run("remove", "nothing.pdf", home=isolated_home).returncode == 1
+
+
+def test_models_list_shape(isolated_home: Path) -> None:
+    rows = json.loads(run("models", "--json", home=isolated_home).stdout)
+    assert {r["name"] for r in rows} >= {"qwen2.5-coder-0.5b-instruct", "gemma-3-270m"}
+    assert set(rows[0]) == {"name", "size_bytes", "installed", "active", "fits"}
+    assert [r["name"] for r in rows if r["active"]] == ["qwen2.5-coder-0.5b-instruct"]
+
+
+@pytest.mark.model
+def test_ask_on_the_demo_manual_right_after_install(isolated_home: Path) -> None:
+    """First run: the demo manual is ingested by itself and the answer cites its page."""
+    out = run("ask", "--json", "What is the oil change interval?", home=isolated_home)
+    assert out.returncode == 0, out.stderr
+    answer = json.loads(out.stdout)
+    assert answer["found"] is True
+    assert "250" in answer["answer"]
+    assert answer["citations"][0]["doc"] == DEMO_PDF.name
+    assert answer["citations"][0]["page"] == 6
+    assert answer["model"] == "qwen2.5-coder-0.5b-instruct"
+    assert set(answer["timings"]) == {"retrieve_ms", "first_token_ms", "total_ms", "tokens", "tokens_per_s"}

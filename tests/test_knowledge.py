@@ -1,0 +1,88 @@
+"""The knowledge base: incremental ingest, bad files reported, removal, hybrid search on a real manual."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from conftest import AMC_PDF, DEMO_PDF
+from helpers import corrupt_pdf, junk
+
+
+def _folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "manuals"
+    folder.mkdir()
+    shutil.copy(DEMO_PDF, folder / "generator.pdf")
+    (folder / "notes.md").write_text("# Pump notes\n\nThe HT-9 pump impeller nut torque is 42 N.m.\n")
+    return folder
+
+
+def test_folder_ingest_keeps_good_files_and_names_each_bad_one(writable_kb, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = _folder(tmp_path)
+    corrupt_pdf(folder / "broken.pdf")
+    junk(folder / "blob.bin")
+    report = writable_kb.ingest([folder, tmp_path / "missing.pdf"])
+    assert report.added == 2 and report.chunks > 10
+    reasons = {Path(f["path"]).name: f["error"] for f in report.failed}
+    assert set(reasons) == {"broken.pdf", "blob.bin", "missing.pdf"}
+    assert "not a readable PDF" in reasons["broken.pdf"]
+    assert "unsupported file type" in reasons["blob.bin"]
+    assert "no such file" in reasons["missing.pdf"]
+    assert {d.name for d in writable_kb.documents()} == {"generator.pdf", "notes.md"}
+
+
+def test_unchanged_files_are_not_embedded_again(writable_kb, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    folder = _folder(tmp_path)
+    writable_kb.ingest([folder])
+    calls = []
+    monkeypatch.setattr(writable_kb.embedder, "encode", lambda texts: calls.append(texts))
+    report = writable_kb.ingest([folder])
+    assert (report.added, report.updated, report.unchanged, report.chunks) == (0, 0, 2, 0)
+    assert calls == []
+
+
+def test_a_changed_file_replaces_its_passages(writable_kb, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = _folder(tmp_path)
+    writable_kb.ingest([folder])
+    (folder / "notes.md").write_text("# Pump notes\n\nThe HT-9 pump impeller nut torque is 55 N.m.\n")
+    report = writable_kb.ingest([folder])
+    assert (report.updated, report.unchanged) == (1, 1)
+    texts = [p.text for p in writable_kb.search("HT-9 impeller nut torque", k=5)]
+    assert any("55 N.m" in t for t in texts)
+    assert not any("42 N.m" in t for t in texts)
+    assert writable_kb.store.counts()["chunks"] == writable_kb.store.vectors.count()
+
+
+def test_files_gone_from_an_ingested_folder_are_removed(writable_kb, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = _folder(tmp_path)
+    writable_kb.ingest([folder])
+    (folder / "notes.md").unlink()
+    report = writable_kb.ingest([folder])
+    assert report.removed == 1
+    assert [d.name for d in writable_kb.documents()] == ["generator.pdf"]
+    assert not any("HT-9" in p.text for p in writable_kb.search("HT-9 pump impeller", k=5))
+
+
+def test_remove_by_name_takes_passages_out_of_search(writable_kb, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    writable_kb.ingest([_folder(tmp_path)])
+    removed, unknown = writable_kb.remove(["notes.md", "nope.pdf"])
+    assert (removed, unknown) == (1, ["nope.pdf"])
+    assert writable_kb.store.counts()["chunks"] == writable_kb.store.vectors.count()
+
+
+def test_a_failure_loses_nothing_already_stored(writable_kb, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = _folder(tmp_path)
+    writable_kb.ingest([folder])
+    before = writable_kb.store.counts()
+    (folder / "generator.pdf").write_bytes(b"%PDF-1.4 truncated")
+    report = writable_kb.ingest([folder])
+    assert len(report.failed) == 1
+    assert writable_kb.store.counts() == before
+    assert writable_kb.search("oil change interval", k=1)[0].doc == "generator.pdf"
+
+
+def test_search_finds_the_page_of_a_fact(amc_kb) -> None:  # type: ignore[no-untyped-def]
+    passages = amc_kb.search("Which SMTP port does mailing use when --smtp-port is not given?", k=5)
+    assert any(p.page == 93 and "default value is 25" in p.text for p in passages)
+    top = passages[0]
+    assert top.doc == AMC_PDF.name and top.section and top.similarity is not None

@@ -1,0 +1,103 @@
+"""Reading documents: page numbers and headings kept, every bad file refused with a reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fieldmind.errors import InputError
+from fieldmind.knowledge.parsers import parse
+
+from conftest import AMC_PDF, DEMO_MD, DEMO_PDF, LIVE_PDF
+from helpers import corrupt_pdf, junk, make_pdf
+
+
+def _page_text(doc, page: int) -> str:  # type: ignore[no-untyped-def]
+    return "\n".join(s.text for s in doc.segments if s.page == page)
+
+
+def test_pdf_keeps_page_numbers_and_outline_headings() -> None:
+    doc = parse(AMC_PDF)
+    assert doc.kind == "pdf" and doc.pages == 101
+    assert "CompleteMulti: If 1 (default)" in _page_text(doc, 13)
+    assert "limited to 4,095" in _page_text(doc, 11)
+    sections = {s.headings for s in doc.segments if s.page == 11}
+    assert ("3 Usage notes", "3.1 Numerical limitations") in sections
+
+
+def test_running_headers_and_contents_leaders_are_dropped() -> None:
+    doc = parse(AMC_PDF)
+    text = "\n".join(s.text for s in doc.segments)
+    assert "Auto Multiple Choice 4 / 92" not in text
+    assert ". . . . . . . ." not in text
+
+
+def test_pdf_without_outline_gets_numbered_headings(tmp_path: Path) -> None:
+    pdf = make_pdf(
+        tmp_path / "m.pdf",
+        [
+            "1 Intro\nHello there, this is the introduction text.",
+            "2 Hydraulics\n2.3 Bleeding the system\nOpen the bleed valve.",
+        ],
+    )
+    doc = parse(pdf)
+    assert {s.page for s in doc.segments} == {1, 2}
+    assert doc.segments[0].headings == ("1 Intro",)
+    assert doc.segments[-1].headings == ("2 Hydraulics", "2.3 Bleeding the system")
+
+
+def test_markdown_headings_make_a_path() -> None:
+    doc = parse(DEMO_MD)
+    oil = [s for s in doc.segments if "every 250 operating hours" in s.text]
+    assert oil and oil[0].page is None
+    assert oil[0].headings[-2:] == ("5 Service procedures", "5.1 Changing the engine oil and filter")
+
+
+def test_demo_pdf_is_made_from_the_markdown() -> None:
+    doc = parse(DEMO_PDF)
+    pages = [s.page for s in doc.segments if "every 250 operating hours" in s.text]
+    assert pages == [6]
+
+
+def test_scanned_pages_are_reported_not_silently_empty() -> None:
+    doc = parse(LIVE_PDF)
+    assert doc.warnings and "scanned, no text" in doc.warnings[0]
+    assert "42 of 64 pages" in doc.warnings[0]
+
+
+def test_pdf_with_no_text_layer_at_all_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="scanned, no text"):
+        parse(make_pdf(tmp_path / "scan.pdf", ["", ""]))
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "reason"),
+    [
+        ("corrupt.pdf", corrupt_pdf, "not a readable PDF"),
+        ("junk.pdf", junk, "not a PDF"),
+        ("junk.txt", junk, "binary data"),
+        ("empty.pdf", lambda p: (p.write_bytes(b""), p)[1], "empty file"),
+        (
+            "latin1.txt",
+            lambda p: (p.write_bytes("Drehmoment: 35 N·m, Öl".encode("latin-1")), p)[1],
+            "not UTF-8",
+        ),
+        ("photo.jpg", junk, "unsupported file type"),
+        ("encrypted.pdf", lambda p: make_pdf(p, ["secret text"], user_password="pw"), "encrypted"),
+    ],
+)
+def test_bad_files_get_a_clear_reason_naming_the_file(tmp_path: Path, name, make, reason) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / name
+    make(path)
+    with pytest.raises(InputError) as caught:
+        parse(path)
+    assert reason in caught.value.reason
+    assert str(path) in str(caught.value)
+
+
+def test_files_over_the_size_cap_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "big.txt"
+    path.write_text("word " * 100_000)
+    with pytest.raises(InputError, match="too large"):
+        parse(path, max_bytes=100_000)
