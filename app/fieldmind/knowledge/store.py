@@ -47,7 +47,7 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
-    text, section, content='chunks', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+    text, section, content='chunks', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2'
 );
 CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
     INSERT INTO chunks_fts(rowid, text, section) VALUES (new.id, new.text, new.section);
@@ -265,6 +265,16 @@ class Store:
         except sqlite3.OperationalError:
             return []
         return [(int(r[0]), -float(r[1])) for r in rows]
+
+    def match_count(self, match: str) -> int:
+        """How many passages match an FTS5 expression (a word or a quoted phrase: its document frequency)."""
+        try:
+            row = self._db.execute(
+                "SELECT COUNT(*) FROM chunks_fts WHERE chunks_fts MATCH ?", (match,)
+            ).fetchone()
+        except sqlite3.OperationalError:
+            return 0
+        return int(row[0])
 
     def chunk_ids(self) -> set[int]:
         return {int(r[0]) for r in self._db.execute("SELECT id FROM chunks")}

@@ -75,6 +75,19 @@ class VectorStore:
             (int(i), 1.0 - float(d)) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)
         ]
 
+    def similarities(self, ids: Sequence[int], vector: Any) -> dict[int, float]:
+        """Exact cosine similarity of the query to each stored vector in `ids` (those that exist)."""
+        import numpy as np
+
+        if not ids:
+            return {}
+        got = self._collection.get(ids=[str(i) for i in ids], include=["embeddings"])
+        if not len(got["ids"]):
+            return {}
+        matrix = np.asarray(got["embeddings"], dtype=np.float32)
+        scores = matrix @ np.asarray(vector, dtype=np.float32)
+        return {int(i): float(s) for i, s in zip(got["ids"], scores, strict=True)}
+
     def count(self) -> int:
         return int(self._collection.count())
 

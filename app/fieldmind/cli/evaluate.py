@@ -1,0 +1,49 @@
+"""`fieldmind eval`: retrieval recall and answer accuracy on a set of verified questions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from fieldmind.cli.common import emit_json, home_option, info, json_option, reports_errors, services_for
+
+
+@click.command("eval")
+@click.argument("qa_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--docs",
+    "docs_dir",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="Ingest these documents first (incremental).",
+)
+@click.option("--answers/--no-answers", default=True, help="Also ask every question (needs the model).")
+@click.option("--model", default=None, help="A catalogue name or a path to a GGUF file.")
+@home_option
+@json_option
+@reports_errors
+def evaluate(
+    qa_file: Path, docs_dir: Path | None, answers: bool, model: str | None, home: str | None, as_json: bool
+) -> None:
+    """Report recall@1, recall@5 and MRR per question kind, and how often answers are right."""
+    from fieldmind.evaluation import evaluate as run_eval
+    from fieldmind.evaluation import load_items
+
+    services = services_for(home)
+    if docs_dir is not None:
+        services.knowledge.ingest([docs_dir])
+    items = load_items(qa_file)
+    ask = services.assistant(model).ask if answers else None
+    report = run_eval(items, services.knowledge.search, ask)
+    if as_json:
+        emit_json(report.to_json())
+        return
+    data = report.to_json()
+    click.echo(f"{'kind':14} {'n':>3} {'recall@1':>9} {'recall@5':>9} {'MRR':>6}")
+    for kind, score in data["retrieval"].items():
+        click.echo(
+            f"{kind:14} {score['n']:>3} {score['recall@1']:>9.3f} {score['recall@5']:>9.3f} {score['mrr']:>6.3f}"
+        )
+    for kind, score in data.get("answers", {}).items():
+        info(f"answers {kind}: {score['right']}/{score['n']} right ({score['rate']:.0%})")
