@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import AMC_PDF, EVAL
 
 from fieldmind.assistant import NOT_FOUND_ANSWER, AnswerDone, AnswerPiece, Assistant, SourcesReady
 from fieldmind.grounding import is_grounded, rank_citations, support
 from fieldmind.knowledge.retrieve import Passage
 from fieldmind.llm.prompts import could_become_not_found, says_not_found
+
+from conftest import AMC_PDF, EVAL
 
 QA = {row["id"]: row for row in map(json.loads, (EVAL / "qa.jsonl").read_text().splitlines())}
 

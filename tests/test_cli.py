@@ -8,8 +8,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import DEMO_PDF, fieldmind_command
 
+from conftest import DEMO_PDF, fieldmind_command
 from helpers import corrupt_pdf, junk
 
 

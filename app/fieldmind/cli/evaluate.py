@@ -42,8 +42,7 @@ def evaluate(
     data = report.to_json()
     click.echo(f"{'kind':14} {'n':>3} {'recall@1':>9} {'recall@5':>9} {'MRR':>6}")
     for kind, score in data["retrieval"].items():
-        click.echo(
-            f"{kind:14} {score['n']:>3} {score['recall@1']:>9.3f} {score['recall@5']:>9.3f} {score['mrr']:>6.3f}"
-        )
+        r1, r5, mrr = score["recall@1"], score["recall@5"], score["mrr"]
+        click.echo(f"{kind:14} {score['n']:>3} {r1:>9.3f} {r5:>9.3f} {mrr:>6.3f}")
     for kind, score in data.get("answers", {}).items():
         info(f"answers {kind}: {score['right']}/{score['n']} right ({score['rate']:.0%})")

@@ -1,0 +1,27 @@
+"""The house rules that a machine can check: ruff clean, modules small enough to read."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def test_ruff_is_clean() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "app", "tests", "knowledge", "bench"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_modules_stay_under_400_lines() -> None:
+    long = [
+        f"{path.relative_to(ROOT)}: {n} lines"
+        for path in (ROOT / "app").rglob("*.py")
+        if (n := len(path.read_text().splitlines())) > 400
+    ]
+    assert not long
