@@ -41,3 +41,21 @@ def junk(path: Path, size: int = 4096) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(bytes(range(256)) * (size // 256))
     return path
+
+
+def make_two_column_pdf(path: Path, left: str, right: str, title: str = "Service bulletin") -> Path:
+    """A page with a full-width title and two columns, the right column written first in the file."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=10)
+    pdf.set_xy(10, 12)
+    pdf.cell(190, 8, title + " - " + "full width heading line for the page " * 2)
+    pdf.set_xy(110, 25)
+    pdf.multi_cell(88, 5, right)
+    pdf.set_xy(10, 25)
+    pdf.multi_cell(88, 5, left)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pdf.output(str(path))
+    return path

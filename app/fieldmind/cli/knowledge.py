@@ -20,18 +20,59 @@ from fieldmind.cli.common import (
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--watch", is_flag=True, help="Keep watching the folder(s) and ingest changes until Ctrl-C.")
 @home_option
 @json_option
 @reports_errors
-def ingest(paths: tuple[Path, ...], home: str | None, as_json: bool) -> None:
-    """Add or update files and folders (PDF, Markdown, text); unchanged files cost almost nothing."""
+def ingest(paths: tuple[Path, ...], watch: bool, home: str | None, as_json: bool) -> None:
+    """Add or update files and folders (PDF, DOCX, HTML, Markdown, text); unchanged files cost a hash."""
     services = services_for(home)
 
     def progress(event) -> None:  # type: ignore[no-untyped-def]
         if not as_json:
             info(f"[{event.files_done}/{event.files_total}] {event.outcome:9} {event.path}")
 
+    if watch:
+        _watch(services, paths, as_json)
+        return
     report = services.knowledge.ingest(paths, progress=progress)
+    _print_report(report, as_json)
+    if report.failed:
+        sys.exit(EXIT_PARTIAL)
+
+
+def _watch(services, paths: tuple[Path, ...], as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    from fieldmind.knowledge.watch import watch_folder
+
+    folders = [p for p in paths if p.is_dir()]
+    if len(folders) != len(paths):
+        raise click.UsageError("--watch takes folders")
+    stop = threading.Event()
+    lock = threading.Lock()
+
+    def report(result) -> None:  # type: ignore[no-untyped-def]
+        with lock:
+            _print_report(result, as_json)
+            sys.stdout.flush()
+
+    workers = [
+        threading.Thread(target=watch_folder, args=(services.knowledge, f, report, stop), daemon=True)
+        for f in folders
+    ]
+    for worker in workers:
+        worker.start()
+    info(f"watching {', '.join(map(str, folders))}; Ctrl-C to stop")
+    try:
+        while any(w.is_alive() for w in workers):
+            for worker in workers:
+                worker.join(timeout=0.5)
+    except KeyboardInterrupt:
+        stop.set()
+
+
+def _print_report(report, as_json: bool) -> None:  # type: ignore[no-untyped-def]
     if as_json:
         emit_json(report.to_json())
     else:
@@ -43,8 +84,6 @@ def ingest(paths: tuple[Path, ...], home: str | None, as_json: bool) -> None:
             info(f"warning: {warning['path']}: {warning['warning']}")
         for failure in report.failed:
             info(f"failed: {failure['path']}: {failure['error']}")
-    if report.failed:
-        sys.exit(EXIT_PARTIAL)
 
 
 @click.command()

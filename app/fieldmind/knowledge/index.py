@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fieldmind.errors import FieldmindError, InputError
-from fieldmind.knowledge.chunking import chunk_segments
+from fieldmind.knowledge.chunking import Chunk, chunk_segments
 from fieldmind.knowledge.embedder import Embedder
 from fieldmind.knowledge.parsers import kind_of, parse
 from fieldmind.knowledge.retrieve import Passage, hybrid_search
@@ -110,6 +111,8 @@ class KnowledgeBase:
         self.settings = settings or KnowledgeSettings()
         self.embedder = embedder or Embedder()
         self._store: Store | None = None
+        self._lock = threading.RLock()
+        """One connection serves all threads (TUI workers, folder watchers): one operation at a time."""
 
     @property
     def store(self) -> Store:
@@ -130,10 +133,40 @@ class KnowledgeBase:
             self._store = None
 
     def is_empty(self) -> bool:
-        return self.store.counts()["documents"] == 0
+        with self._lock:
+            return self.store.counts()["documents"] == 0
 
     def documents(self) -> list[DocumentRecord]:
-        return self.store.documents()
+        with self._lock:
+            return self.store.documents()
+
+    def reconcile(self) -> dict[str, int]:
+        """Make the vectors match the passages after an interrupted write (kill -9, power cut, full disk).
+
+        SQLite is the truth: vectors of passages that are gone are deleted; passages whose vectors were
+        lost (Chroma keeps its promises only across clean shutdowns) are embedded again.
+        """
+        with self._lock:
+            store = self.store
+            keep = store.chunk_ids()
+            present = store.vectors.all_ids()
+            stale = sorted(present - keep)
+            missing = sorted(keep - present)
+            if stale:
+                store.vectors.delete(stale)
+            for start in range(0, len(missing), 256):
+                rows = store.chunk_texts(missing[start : start + 256])
+                texts = [Chunk(text, None, section).embedding_text() for _, section, text in rows]
+                store.vectors.upsert([cid for cid, _, _ in rows], self.embedder.encode(texts))
+            self._writing_marker().unlink(missing_ok=True)
+            return {"pruned": len(stale), "restored": len(missing)}
+
+    def _writing_marker(self) -> Path:
+        """Present while an ingest writes; found at start, it means the last one did not finish."""
+        return self.store.directory / ".writing"
+
+    def interrupted(self) -> bool:
+        return self._writing_marker().exists()
 
     # -- ingest ------------------------------------------------------------------------------------------
     def ingest(
@@ -144,8 +177,11 @@ class KnowledgeBase:
         source: str = LOCAL,
     ) -> IngestReport:
         report = IngestReport()
+        if self.interrupted():
+            self.reconcile()
+        paths = list(paths)
         files = list(walk(paths, report))
-        seen_by_folder: dict[Path, set[str]] = {}
+        seen_by_folder: dict[Path, set[str]] = {p.resolve(): set() for p in paths if p.is_dir()}
         max_bytes = int(self.settings.max_file_mb * 2**20)
         for done, (path, folder) in enumerate(files, start=1):
             if cancelled():
@@ -159,6 +195,7 @@ class KnowledgeBase:
         if not report.cancelled:
             for folder, seen in seen_by_folder.items():
                 report.removed += self._remove_missing(folder, seen, source)
+        self._writing_marker().unlink(missing_ok=True)
         return report
 
     def _ingest_file(self, path: Path, source: str, max_bytes: int, report: IngestReport) -> str:
@@ -168,7 +205,8 @@ class KnowledgeBase:
             if kind_of(real) is None:
                 parse(real)  # raises the "unsupported file type" error, naming the file
             sha = sha256_of(real)
-            existing = self.store.document(doc_id)
+            with self._lock:
+                existing = self.store.document(doc_id)
             if existing and existing.sha256 == sha:
                 report.unchanged += 1
                 return "unchanged"
@@ -189,7 +227,9 @@ class KnowledgeBase:
                 chunks=len(chunks),
                 warnings=parsed.warnings,
             )
-            self.store.put_document(record, chunks, vectors)
+            with self._lock:
+                self._writing_marker().touch()
+                self.store.put_document(record, chunks, vectors)
         except InputError as exc:
             report.failed.append({"path": str(path), "error": exc.reason})
             return "failed"
@@ -211,31 +251,36 @@ class KnowledgeBase:
     def _remove_missing(self, folder: Path, seen: set[str], source: str) -> int:
         prefix = str(folder) + os.sep
         removed = 0
-        for record in self.store.documents():
-            if record.source == source and record.path.startswith(prefix) and record.path not in seen:
-                removed += self.store.remove_document(record.id)
+        with self._lock:
+            for record in self.store.documents():
+                if record.source == source and record.path.startswith(prefix) and record.path not in seen:
+                    removed += self.store.remove_document(record.id)
         return removed
 
     # -- removal and search ------------------------------------------------------------------------------
     def resolve(self, ref: str) -> list[DocumentRecord]:
         """Documents matching an id, a file name or a path."""
-        return [d for d in self.store.documents() if ref in (d.id, d.name, d.path)]
+        with self._lock:
+            return [d for d in self.store.documents() if ref in (d.id, d.name, d.path)]
 
     def remove(self, refs: Iterable[str]) -> tuple[int, list[str]]:
         """Remove documents by id, name or path; returns (how many, the refs that matched nothing)."""
         removed = 0
         unknown: list[str] = []
-        for ref in refs:
-            matches = self.resolve(ref)
-            if not matches:
-                unknown.append(ref)
-            for record in matches:
-                removed += self.store.remove_document(record.id)
+        with self._lock:
+            for ref in refs:
+                matches = self.resolve(ref)
+                if not matches:
+                    unknown.append(ref)
+                for record in matches:
+                    removed += self.store.remove_document(record.id)
         return removed, unknown
 
     def search(self, question: str, k: int | None = None) -> list[Passage]:
         k = k or self.settings.search_k
-        if self.store.counts()["chunks"] == 0:
-            return []
+        with self._lock:
+            if self.store.counts()["chunks"] == 0:
+                return []
         vector = self.embedder.encode_one(question)
-        return hybrid_search(self.store, vector, question, k)
+        with self._lock:
+            return hybrid_search(self.store, vector, question, k)

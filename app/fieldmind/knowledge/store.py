@@ -276,6 +276,17 @@ class Store:
             return 0
         return int(row[0])
 
+    def chunk_texts(self, ids: Iterable[int]) -> list[tuple[int, str | None, str]]:
+        """(id, section, text) of passages, for re-embedding them."""
+        ids = list(ids)
+        out: list[tuple[int, str | None, str]] = []
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            marks = ",".join("?" * len(part))
+            rows = self._db.execute(f"SELECT id, section, text FROM chunks WHERE id IN ({marks})", part)
+            out.extend((int(r[0]), r[1], str(r[2])) for r in rows)
+        return out
+
     def chunk_ids(self) -> set[int]:
         return {int(r[0]) for r in self._db.execute("SELECT id FROM chunks")}
 

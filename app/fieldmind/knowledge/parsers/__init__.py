@@ -13,7 +13,16 @@ from fieldmind.knowledge.parsers.model import ParsedDocument, Segment
 
 __all__ = ["SUPPORTED", "ParsedDocument", "Segment", "parse"]
 
-SUPPORTED = {".pdf": "pdf", ".md": "markdown", ".markdown": "markdown", ".txt": "text", ".text": "text"}
+SUPPORTED = {
+    ".pdf": "pdf",
+    ".docx": "docx",
+    ".html": "html",
+    ".htm": "html",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".txt": "text",
+    ".text": "text",
+}
 
 
 def kind_of(path: Path) -> str | None:
@@ -60,6 +69,10 @@ def parse(path: Path, max_bytes: int | None = None) -> ParsedDocument:
         from fieldmind.knowledge.parsers.pdf import parse_pdf
 
         return parse_pdf(path)
+    if kind == "docx":
+        from fieldmind.knowledge.parsers.office import parse_docx
+
+        return parse_docx(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -67,6 +80,10 @@ def parse(path: Path, max_bytes: int | None = None) -> ParsedDocument:
     text = _read_text(path, data)
     if not text.strip():
         raise InputError(str(path), "no text in it (only whitespace)")
+    if kind == "html":
+        from fieldmind.knowledge.parsers.office import parse_html
+
+        return parse_html(path, text)
     from fieldmind.knowledge.parsers.text import parse_markdown, parse_text
 
     return parse_markdown(path, text) if kind == "markdown" else parse_text(path, text)

@@ -23,6 +23,26 @@ def _segments(text: str, headings: list[Heading]) -> list[Segment]:
     return segments
 
 
+def segments_from_blocks(blocks: list[tuple[Heading | None, str]]) -> list[Segment]:
+    """Segments from a flat run of (heading or None, text) blocks, as structured formats give them."""
+    state = HeadingPath()
+    segments: list[Segment] = []
+    pending: list[str] = []
+
+    def flush() -> None:
+        if pending:
+            segments.append(Segment("\n".join(pending), None, state.path))
+            pending.clear()
+
+    for heading, text in blocks:
+        if heading is not None:
+            flush()
+            state.enter(heading)
+        pending.append(text)
+    flush()
+    return segments
+
+
 def parse_text(path: Path, text: str) -> ParsedDocument:
     return ParsedDocument(str(path), "text", _segments(text, numbered_headings(text)))
 

@@ -1,0 +1,76 @@
+"""DOCX (python-docx) and HTML (Beautiful Soup): headings from styles and tags, tables kept as rows.
+
+Neither format has pages, so passages from them carry no page number; headings give their place instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fieldmind.errors import InputError
+from fieldmind.knowledge.parsers.headings import Heading
+from fieldmind.knowledge.parsers.model import ParsedDocument
+from fieldmind.knowledge.parsers.text import segments_from_blocks
+
+
+def _row(cells: list[str]) -> str:
+    return " | ".join(" ".join(c.split()) for c in cells)
+
+
+def parse_docx(path: Path) -> ParsedDocument:
+    import zipfile
+
+    import docx
+    from docx.opc.exceptions import OpcError
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    try:
+        document = docx.Document(str(path))
+    except (zipfile.BadZipFile, OpcError, KeyError, ValueError) as exc:
+        raise InputError(str(path), "not a readable Word document (corrupt, or not .docx)") from exc
+    blocks: list[tuple[Heading | None, str]] = []
+    for item in document.iter_inner_content():
+        if isinstance(item, Paragraph):
+            text = item.text.strip()
+            if not text:
+                continue
+            style = (item.style.name if item.style is not None else "") or ""
+            if style.startswith("Heading") and style[7:].strip().isdigit():
+                blocks.append((Heading(int(style[7:]) - 1, text), text))
+            elif style == "Title":
+                blocks.append((Heading(-1, text), text))
+            else:
+                blocks.append((None, text))
+        elif isinstance(item, Table):
+            rows = [_row([cell.text for cell in row.cells]) for row in item.rows]
+            blocks.append((None, "\n".join(r for r in rows if r.strip(" |"))))
+    return ParsedDocument(str(path), "docx", segments_from_blocks(blocks))
+
+
+def parse_html(path: Path, text: str) -> ParsedDocument:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(text, "html.parser")
+    for tag in soup(["script", "style", "nav", "noscript", "template"]):
+        tag.decompose()
+    root = soup.body or soup
+    blocks: list[tuple[Heading | None, str]] = []
+    for element in root.find_all(["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "table", "dt", "dd"]):
+        if element.find_parent(["table", "li"]) and element.name != "table":
+            continue  # already part of an enclosing table or list item
+        if element.name == "table":
+            rows = [
+                _row([cell.get_text(" ") for cell in tr.find_all(["th", "td"])]) for tr in element.find_all("tr")
+            ]
+            blocks.append((None, "\n".join(r for r in rows if r.strip(" |"))))
+            continue
+        content = element.get_text("\n" if element.name == "pre" else " ").strip()
+        if not content:
+            continue
+        if element.name[0] == "h":
+            blocks.append((Heading(int(element.name[1]) - 1, " ".join(content.split())), content))
+        else:
+            prefix = "- " if element.name == "li" else ""
+            blocks.append((None, prefix + (content if element.name == "pre" else " ".join(content.split()))))
+    return ParsedDocument(str(path), "html", segments_from_blocks(blocks))
