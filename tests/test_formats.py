@@ -9,6 +9,7 @@ import pytest
 from fieldmind.errors import InputError
 from fieldmind.knowledge.chunking import chunk_segments
 from fieldmind.knowledge.parsers import parse
+
 from helpers import junk, make_two_column_pdf
 
 
@@ -30,7 +31,7 @@ def _docx(path: Path) -> Path:
 
 def test_docx_headings_make_a_path_and_tables_stay_rows(tmp_path: Path) -> None:
     doc = parse(_docx(tmp_path / "pump.docx"))
-    body = [s for s in doc.segments if "NV-220" in s.text][0]
+    body = next(s for s in doc.segments if "NV-220" in s.text)
     assert body.headings == ("HT-9 Pump manual", "5 Hydraulics", "5.3 Bleeding the system")
     assert "Drain plug | 35 N.m" in body.text.splitlines()
     assert body.page is None

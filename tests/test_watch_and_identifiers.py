@@ -10,9 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import DEMO_PDF, fieldmind_command
 
 from fieldmind.knowledge.watch import watch_folder
+
+from conftest import DEMO_PDF, fieldmind_command
 
 
 def test_watch_folder_adds_and_removes_as_files_come_and_go(writable_kb, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -7,98 +7,27 @@ reason and never stops the others, and nothing already stored is touched by a fa
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from fieldmind.errors import FieldmindError, InputError
-from fieldmind.knowledge.chunking import Chunk, chunk_segments
+from fieldmind.knowledge.chunking import Chunk
 from fieldmind.knowledge.embedder import Embedder
-from fieldmind.knowledge.parsers import kind_of, parse
+from fieldmind.knowledge.ingest import (
+    LOCAL,
+    IngestBatch,
+    IngestProgress,
+    IngestReport,
+    ProgressCallback,
+    walk,
+)
 from fieldmind.knowledge.retrieve import Passage, hybrid_search
-from fieldmind.knowledge.store import DocumentRecord, Store, current_generation, document_id
+from fieldmind.knowledge.store import DocumentRecord, Store, current_generation
 from fieldmind.settings import KnowledgeSettings
 
-LOCAL = "local"
-
-
-@dataclass
-class IngestReport:
-    """What an ingest did, in the shape of `fieldmind ingest --json`."""
-
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    removed: int = 0
-    chunks: int = 0
-    failed: list[dict[str, str]] = field(default_factory=list)
-    warnings: list[dict[str, str]] = field(default_factory=list)
-    cancelled: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "added": self.added,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "removed": self.removed,
-            "chunks": self.chunks,
-            "failed": self.failed,
-            "warnings": self.warnings,
-        }
-        if self.cancelled:
-            data["cancelled"] = True
-        return data
-
-
-@dataclass(frozen=True)
-class IngestProgress:
-    """Posted after each file: how far the ingest is, for progress bars."""
-
-    files_done: int
-    files_total: int
-    chunks: int
-    path: str
-    outcome: str
-    """added, updated, unchanged, failed."""
-
-
-ProgressCallback = Callable[[IngestProgress], None]
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def walk(paths: Iterable[Path], report: IngestReport) -> Iterator[tuple[Path, Path | None]]:
-    """(file, folder it was found in) for every file under `paths`; missing paths and loops are reported."""
-    seen_dirs: set[str] = set()
-    for given in paths:
-        if not given.exists():
-            report.failed.append({"path": str(given), "error": "no such file or folder"})
-            continue
-        if given.is_file():
-            yield given.resolve(), None
-            continue
-        root = given.resolve()
-        for folder, dirs, files in os.walk(root, followlinks=True):
-            real = os.path.realpath(folder)
-            if real in seen_dirs:
-                report.failed.append({"path": folder, "error": "symlink loop; this folder was already read"})
-                dirs[:] = []
-                continue
-            seen_dirs.add(real)
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            for name in sorted(files):
-                if not name.startswith("."):
-                    yield Path(folder) / name, root
+__all__ = ["LOCAL", "IngestProgress", "IngestReport", "KnowledgeBase"]
 
 
 class KnowledgeBase:
@@ -140,6 +69,10 @@ class KnowledgeBase:
         with self._lock:
             return self.store.documents()
 
+    def document(self, doc_id: str) -> DocumentRecord | None:
+        with self._lock:
+            return self.store.document(doc_id)
+
     def reconcile(self) -> dict[str, int]:
         """Make the vectors match the passages after an interrupted write (kill -9, power cut, full disk).
 
@@ -176,77 +109,32 @@ class KnowledgeBase:
         cancelled: Callable[[], bool] = lambda: False,
         source: str = LOCAL,
     ) -> IngestReport:
+        """Add, update or remove documents so the index matches `paths` (files and folders)."""
         report = IngestReport()
         if self.interrupted():
             self.reconcile()
         paths = list(paths)
         files = list(walk(paths, report))
         seen_by_folder: dict[Path, set[str]] = {p.resolve(): set() for p in paths if p.is_dir()}
-        max_bytes = int(self.settings.max_file_mb * 2**20)
-        for done, (path, folder) in enumerate(files, start=1):
+        batch = IngestBatch(self, report, progress, len(files))
+        for path, folder in files:
             if cancelled():
                 report.cancelled = True
                 break
             if folder is not None:
                 seen_by_folder.setdefault(folder, set()).add(str(path.resolve()))
-            outcome = self._ingest_file(path, source, max_bytes, report)
-            if progress:
-                progress(IngestProgress(done, len(files), report.chunks, str(path), outcome))
+            batch.add(path, source)
         if not report.cancelled:
+            batch.flush()
             for folder, seen in seen_by_folder.items():
                 report.removed += self._remove_missing(folder, seen, source)
         self._writing_marker().unlink(missing_ok=True)
         return report
 
-    def _ingest_file(self, path: Path, source: str, max_bytes: int, report: IngestReport) -> str:
-        real = path.resolve()
-        doc_id = document_id(source, str(real))
-        try:
-            if kind_of(real) is None:
-                parse(real)  # raises the "unsupported file type" error, naming the file
-            sha = sha256_of(real)
-            with self._lock:
-                existing = self.store.document(doc_id)
-            if existing and existing.sha256 == sha:
-                report.unchanged += 1
-                return "unchanged"
-            parsed = parse(real, max_bytes=max_bytes)
-            chunks = chunk_segments(
-                parsed.segments, self.settings.chunk_words, self.settings.chunk_overlap_words
-            )
-            vectors = self.embedder.encode([c.embedding_text() for c in chunks])
-            record = DocumentRecord(
-                id=doc_id,
-                name=real.name,
-                path=str(real),
-                source=source,
-                sha256=sha,
-                size=real.stat().st_size,
-                kind=parsed.kind,
-                pages=parsed.pages,
-                chunks=len(chunks),
-                warnings=parsed.warnings,
-            )
-            with self._lock:
-                self._writing_marker().touch()
-                self.store.put_document(record, chunks, vectors)
-        except InputError as exc:
-            report.failed.append({"path": str(path), "error": exc.reason})
-            return "failed"
-        except OSError as exc:
-            report.failed.append({"path": str(path), "error": f"cannot read it ({exc.strerror or exc})"})
-            return "failed"
-        except FieldmindError as exc:
-            report.failed.append({"path": str(path), "error": str(exc)})
-            return "failed"
-        for warning in parsed.warnings:
-            report.warnings.append({"path": str(path), "warning": warning})
-        report.chunks += len(chunks)
-        if existing:
-            report.updated += 1
-            return "updated"
-        report.added += 1
-        return "added"
+    def store_document(self, record: DocumentRecord, chunks: list[Chunk], vectors: Any) -> None:
+        with self._lock:
+            self._writing_marker().touch()
+            self.store.put_document(record, chunks, vectors)
 
     def _remove_missing(self, folder: Path, seen: set[str], source: str) -> int:
         prefix = str(folder) + os.sep

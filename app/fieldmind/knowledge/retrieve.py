@@ -18,8 +18,9 @@ RARE_FRACTION = 0.02
 """A word found in at most this share of passages is specific to what the question is about."""
 IDENTIFIER_FACTOR = 3
 """Identifiers (option names, part numbers) stay specific up to three times as common as plain words."""
-WEIGHTS = {"specific": 0.3, "keywords": 0.05}
-"""How much keyword evidence adds to cosine similarity, chosen on the eval set (bench/tune_retrieval.py)."""
+SPECIFIC_WEIGHT = 0.3
+"""How much specific-term BM25 (max-normalised) adds to cosine similarity; chosen on the eval set
+(bench/tune_retrieval.py). BM25 over all the question's words added nothing there, and is slow at scale."""
 _TOKEN = re.compile(r"[\w][\w\-:./\\]*[\w]|\w", re.UNICODE)
 _WORD = re.compile(r"\w+", re.UNICODE)
 STOPWORDS = frozenset(
@@ -82,13 +83,6 @@ def _identifiers(question: str) -> list[str]:
     return found
 
 
-def keyword_query(question: str) -> str:
-    """An FTS5 expression: every content word ORed, and identifiers also as exact phrases."""
-    terms = [f'"{phrase}"' for phrase in _identifiers(question) if " " in phrase]
-    terms += [f'"{word}"' for word in _content_words(question)]
-    return " OR ".join(dict.fromkeys(term.lower() for term in terms))
-
-
 def specific_query(store: Store, question: str, total: int) -> str:
     """Only the question's rare terms (identifiers, words found in few passages), ORed; "" if none.
 
@@ -99,11 +93,11 @@ def specific_query(store: Store, question: str, total: int) -> str:
     terms: list[str] = []
     for phrase in _identifiers(question):
         quoted = f'"{phrase.lower()}"'
-        if 0 < store.match_count(quoted) <= rare * IDENTIFIER_FACTOR:
+        if 0 < store.match_count(quoted, rare * IDENTIFIER_FACTOR + 1) <= rare * IDENTIFIER_FACTOR:
             terms.append(quoted)
     for word in _content_words(question):
         quoted = f'"{word}"'
-        if quoted not in terms and 0 < store.match_count(quoted) <= rare:
+        if quoted not in terms and 0 < store.match_count(quoted, rare + 1) <= rare:
             terms.append(quoted)
     return " OR ".join(dict.fromkeys(terms))
 
@@ -129,25 +123,19 @@ def _normalised(ranking: list[tuple[int, float]]) -> dict[int, float]:
 def hybrid_search(store: Store, query_vector: Any, question: str, k: int) -> list[Passage]:
     """The `k` best passages for a question: dense similarity plus keyword evidence, duplicates collapsed.
 
-    Candidates come from three rankers (dense vectors, BM25 over the question's specific terms, BM25
-    over all its words); each candidate's score is its exact cosine similarity to the question plus
-    weighted, max-normalised BM25 scores. Measured on the eval set, this beat reciprocal rank fusion
+    Candidates come from two rankers (dense vectors, and BM25 over the question's specific terms); each
+    candidate's score is its exact cosine similarity to the question plus its weighted, max-normalised
+    BM25 score. Measured on the eval set, this beat reciprocal rank fusion
     (recall@1 0.77 vs 0.57, recall@5 1.0 vs 0.97), and its scale means the same across questions.
     """
     total = store.counts()["chunks"]
     dense = store.vectors.query(query_vector, CANDIDATES)
     specific = _normalised(store.keyword_search(specific_query(store, question, total), CANDIDATES))
-    keywords = _normalised(store.keyword_search(keyword_query(question), CANDIDATES))
-    candidates = list(dict.fromkeys([cid for cid, _ in dense] + list(specific) + list(keywords)))
+    candidates = list(dict.fromkeys([cid for cid, _ in dense] + list(specific)))
     similarity = dict(dense)
     missing = [cid for cid in candidates if cid not in similarity]
     similarity.update(store.vectors.similarities(missing, query_vector))
-    scores = {
-        cid: similarity.get(cid, 0.0)
-        + WEIGHTS["specific"] * specific.get(cid, 0.0)
-        + WEIGHTS["keywords"] * keywords.get(cid, 0.0)
-        for cid in candidates
-    }
+    scores = {cid: similarity.get(cid, 0.0) + SPECIFIC_WEIGHT * specific.get(cid, 0.0) for cid in candidates}
     ordered = sorted(scores, key=lambda cid: scores[cid], reverse=True)
     rows = store.chunks(ordered[: k * 4 + 10])
     chosen: list[StoredChunk] = []

@@ -266,11 +266,12 @@ class Store:
             return []
         return [(int(r[0]), -float(r[1])) for r in rows]
 
-    def match_count(self, match: str) -> int:
-        """How many passages match an FTS5 expression (a word or a quoted phrase: its document frequency)."""
+    def match_count(self, match: str, limit: int) -> int:
+        """How many passages match an FTS5 expression, counting no further than `limit` (stays fast)."""
         try:
             row = self._db.execute(
-                "SELECT COUNT(*) FROM chunks_fts WHERE chunks_fts MATCH ?", (match,)
+                "SELECT COUNT(*) FROM (SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? LIMIT ?)",
+                (match, limit),
             ).fetchone()
         except sqlite3.OperationalError:
             return 0

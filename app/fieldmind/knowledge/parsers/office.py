@@ -61,7 +61,8 @@ def parse_html(path: Path, text: str) -> ParsedDocument:
             continue  # already part of an enclosing table or list item
         if element.name == "table":
             rows = [
-                _row([cell.get_text(" ") for cell in tr.find_all(["th", "td"])]) for tr in element.find_all("tr")
+                _row([cell.get_text(" ") for cell in tr.find_all(["th", "td"])])
+                for tr in element.find_all("tr")
             ]
             blocks.append((None, "\n".join(r for r in rows if r.strip(" |"))))
             continue

@@ -1,0 +1,201 @@
+"""The ingest pipeline: find files, skip unchanged ones by hash, parse, chunk, embed in batches, store.
+
+Passages of several files are embedded together (at least EMBED_BATCH at a time): sentence-transformers
+sorts a batch by length and pads less, so ingest keeps up with raw encoding (see bench/scale.py).
+Each document is then stored in its own transaction, so a crash loses only documents not yet stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fieldmind.errors import FieldmindError, InputError, StoreError
+from fieldmind.knowledge.chunking import Chunk, chunk_segments
+from fieldmind.knowledge.parsers import kind_of, parse
+from fieldmind.knowledge.store import DocumentRecord, document_id
+
+if TYPE_CHECKING:
+    from fieldmind.knowledge.index import KnowledgeBase
+
+LOCAL = "local"
+EMBED_BATCH = 512
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did, in the shape of `fieldmind ingest --json`."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    chunks: int = 0
+    failed: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[dict[str, str]] = field(default_factory=list)
+    cancelled: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "removed": self.removed,
+            "chunks": self.chunks,
+            "failed": self.failed,
+            "warnings": self.warnings,
+        }
+        if self.cancelled:
+            data["cancelled"] = True
+        return data
+
+
+@dataclass(frozen=True)
+class IngestProgress:
+    """Posted after each file: how far the ingest is, for progress bars."""
+
+    files_done: int
+    files_total: int
+    chunks: int
+    path: str
+    outcome: str
+    """added, updated, unchanged, failed."""
+
+
+ProgressCallback = Callable[[IngestProgress], None]
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def walk(paths: Iterable[Path], report: IngestReport) -> Iterator[tuple[Path, Path | None]]:
+    """(file, folder it was found in) for every file under `paths`; missing paths and loops are reported."""
+    seen_dirs: set[str] = set()
+    for given in paths:
+        if not given.exists():
+            report.failed.append({"path": str(given), "error": "no such file or folder"})
+            continue
+        if given.is_file():
+            yield given.resolve(), None
+            continue
+        root = given.resolve()
+        for folder, dirs, files in os.walk(root, followlinks=True):
+            real = os.path.realpath(folder)
+            if real in seen_dirs:
+                report.failed.append({"path": folder, "error": "symlink loop; this folder was already read"})
+                dirs[:] = []
+                continue
+            seen_dirs.add(real)
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(files):
+                if not name.startswith("."):
+                    yield Path(folder) / name, root
+
+
+@dataclass
+class _Prepared:
+    path: Path
+    record: DocumentRecord
+    chunks: list[Chunk]
+    existed: bool
+
+
+class IngestBatch:
+    """Files prepared one by one, embedded and stored in batches, reported in order."""
+
+    def __init__(
+        self, kb: KnowledgeBase, report: IngestReport, progress: ProgressCallback | None, total: int
+    ) -> None:
+        self.kb = kb
+        self.report = report
+        self.progress = progress
+        self.total = total
+        self.done = 0
+        self.pending: list[_Prepared] = []
+        self.max_bytes = int(kb.settings.max_file_mb * 2**20)
+
+    def add(self, path: Path, source: str) -> None:
+        try:
+            prepared = self._prepare(path, source)
+        except InputError as exc:
+            self._fail(path, exc.reason)
+            return
+        except OSError as exc:
+            self._fail(path, f"cannot read it ({exc.strerror or exc})")
+            return
+        except StoreError:
+            raise  # the index itself is unusable: not this file's fault, and no use trying the next
+        except FieldmindError as exc:
+            self._fail(path, str(exc))
+            return
+        if prepared is None:
+            self.report.unchanged += 1
+            self._tell(path, "unchanged")
+            return
+        self.pending.append(prepared)
+        if sum(len(p.chunks) for p in self.pending) >= EMBED_BATCH:
+            self.flush()
+
+    def _prepare(self, path: Path, source: str) -> _Prepared | None:
+        real = path.resolve()
+        if kind_of(real) is None:
+            parse(real)  # raises the "unsupported file type" error, naming the file
+        doc_id = document_id(source, str(real))
+        sha = sha256_of(real)
+        existing = self.kb.document(doc_id)
+        if existing and existing.sha256 == sha:
+            return None
+        parsed = parse(real, max_bytes=self.max_bytes)
+        settings = self.kb.settings
+        chunks = chunk_segments(parsed.segments, settings.chunk_words, settings.chunk_overlap_words)
+        record = DocumentRecord(
+            id=doc_id,
+            name=real.name,
+            path=str(real),
+            source=source,
+            sha256=sha,
+            size=real.stat().st_size,
+            kind=parsed.kind,
+            pages=parsed.pages,
+            chunks=len(chunks),
+            warnings=parsed.warnings,
+        )
+        return _Prepared(path, record, chunks, existing is not None)
+
+    def flush(self) -> None:
+        """Embed every pending passage in one call, then store document by document."""
+        pending, self.pending = self.pending, []
+        if not pending:
+            return
+        vectors: Any = self.kb.embedder.encode([c.embedding_text() for p in pending for c in p.chunks])
+        offset = 0
+        for prepared in pending:
+            count = len(prepared.chunks)
+            self.kb.store_document(prepared.record, prepared.chunks, vectors[offset : offset + count])
+            offset += count
+            for warning in prepared.record.warnings:
+                self.report.warnings.append({"path": str(prepared.path), "warning": warning})
+            self.report.chunks += count
+            if prepared.existed:
+                self.report.updated += 1
+            else:
+                self.report.added += 1
+            self._tell(prepared.path, "updated" if prepared.existed else "added")
+
+    def _fail(self, path: Path, reason: str) -> None:
+        self.report.failed.append({"path": str(path), "error": reason})
+        self._tell(path, "failed")
+
+    def _tell(self, path: Path, outcome: str) -> None:
+        self.done += 1
+        if self.progress:
+            self.progress(IngestProgress(self.done, self.total, self.report.chunks, str(path), outcome))

@@ -1,0 +1,148 @@
+"""Scale benchmark: search latency over 100,000 passages, and ingest throughput against raw encoding.
+
+Run: .venv/bin/python bench/scale.py [--chunks 100000] [--ingest-chunks 2000]   (prints one JSON object)
+
+Method.
+- Search: real passages of the eval manuals are embedded; the index is filled to N passages with
+  variants of them (sentences shuffled within a passage, numbers changed; vectors are the source vector
+  plus Gaussian noise, renormalised), written straight to the store. Embedding 100k passages for real would
+  take ~20 minutes on 2 cores and measure the embedder, not the search. Then every eval question is searched
+  (query embedding + dense + keyword + fusion) in a warm process; p50/p95 over 5 rounds.
+- Ingest: Markdown files totalling about M passages are written, then (a) `KnowledgeBase.ingest` on the
+  folder and (b) raw `SentenceTransformer.encode` on exactly the texts ingest embedded (same batch size),
+  each timed; the ratio is (b)'s time over (a)'s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "app"))
+
+from fieldmind.evaluation import load_items  # noqa: E402
+from fieldmind.knowledge.chunking import Chunk, chunk_segments  # noqa: E402
+from fieldmind.knowledge.embedder import Embedder  # noqa: E402
+from fieldmind.knowledge.index import KnowledgeBase  # noqa: E402
+from fieldmind.knowledge.parsers import parse  # noqa: E402
+from fieldmind.knowledge.store import DocumentRecord  # noqa: E402
+
+EVAL = ROOT.parent / "shared" / "eval"
+
+
+def _variant(text: str, rng: random.Random) -> str:
+    sentences = text.split(". ")
+    rng.shuffle(sentences)
+    words = ". ".join(sentences).split()
+    return " ".join(str(rng.randint(1, 999)) if w.isdigit() else w for w in words)
+
+
+def search_latency(embedder: Embedder, total: int, work: Path) -> dict[str, object]:
+    import numpy as np
+
+    sources = [
+        EVAL / "docs" / "auto-multiple-choice.en.pdf",
+        ROOT / "knowledge" / "demo" / "gx7500-generator-manual.pdf",
+    ]
+    base: list[Chunk] = []
+    for source in sources:
+        base.extend(chunk_segments(parse(source).segments, 60, 10))
+    base_vectors = embedder.encode([c.embedding_text() for c in base])
+    kb = KnowledgeBase(work / "index", embedder=embedder)
+    rng = random.Random(7)
+    nrng = np.random.default_rng(7)
+    per_doc = 1000
+    started = time.perf_counter()
+    for doc_number in range(0, total, per_doc):
+        picks = [rng.randrange(len(base)) for _ in range(min(per_doc, total - doc_number))]
+        chunks = [Chunk(_variant(base[i].text, rng), base[i].page, base[i].section) for i in picks]
+        vectors = base_vectors[picks] + nrng.normal(0, 0.02, (len(picks), base_vectors.shape[1]))
+        vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+        record = DocumentRecord(
+            id=f"synthetic{doc_number:07d}",
+            name=f"synthetic-{doc_number}.pdf",
+            path=f"/synthetic/{doc_number}",
+            source="local",
+            sha256="0" * 64,
+            size=0,
+            kind="pdf",
+            pages=None,
+            chunks=len(chunks),
+        )
+        kb.store.put_document(record, chunks, vectors)
+    build_s = time.perf_counter() - started
+    questions = [item.question for item in load_items(EVAL / "qa.jsonl")]
+    for question in questions[:5]:
+        kb.search(question, 5)  # warm up
+    timings = []
+    for _ in range(5):
+        for question in questions:
+            start = time.perf_counter()
+            kb.search(question, 5)
+            timings.append((time.perf_counter() - start) * 1000)
+    timings.sort()
+    return {
+        "passages": kb.store.counts()["chunks"],
+        "build_s": round(build_s, 1),
+        "queries": len(timings),
+        "p50_ms": round(statistics.median(timings), 1),
+        "p95_ms": round(timings[int(len(timings) * 0.95) - 1], 1),
+        "target_p95_ms": 30,
+        "method": "warm process; query embedding, dense, keyword, fusion; variants of real passages",
+    }
+
+
+def ingest_throughput(embedder: Embedder, chunks_wanted: int, work: Path) -> dict[str, object]:
+    rng = random.Random(11)
+    base = chunk_segments(parse(EVAL / "docs" / "auto-multiple-choice.en.pdf").segments, 60, 10)
+    folder = work / "docs"
+    folder.mkdir()
+    per_file = 100
+    for n in range(max(1, chunks_wanted // per_file)):
+        sections = [f"## Part {n}.{i}\n\n{_variant(rng.choice(base).text, rng)}\n" for i in range(per_file)]
+        (folder / f"manual-{n:03d}.md").write_text(f"# Manual {n}\n\n" + "\n".join(sections))
+    kb = KnowledgeBase(work / "ingest-index", embedder=embedder)
+    started = time.perf_counter()
+    report = kb.ingest([folder])
+    ingest_s = time.perf_counter() - started
+    texts = []
+    for path in sorted(folder.iterdir()):
+        texts.extend(c.embedding_text() for c in chunk_segments(parse(path).segments, 60, 10))
+    started = time.perf_counter()
+    embedder.encode(texts)
+    encode_s = time.perf_counter() - started
+    return {
+        "passages": report.chunks,
+        "ingest_chunks_per_s": round(report.chunks / ingest_s, 1),
+        "raw_encode_chunks_per_s": round(len(texts) / encode_s, 1),
+        "ratio": round(encode_s / ingest_s, 3),
+        "target_ratio": 0.85,
+        "method": "KnowledgeBase.ingest of Markdown files vs SentenceTransformer.encode of the same texts",
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--chunks", type=int, default=100_000)
+    parser.add_argument("--ingest-chunks", type=int, default=2000)
+    args = parser.parse_args()
+    embedder = Embedder()
+    embedder.load()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        result = {
+            "ingest": ingest_throughput(embedder, args.ingest_chunks, work),
+            "search": search_latency(embedder, args.chunks, work),
+        }
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
