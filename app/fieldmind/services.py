@@ -66,5 +66,17 @@ class Services:
         self.knowledge.close()
 
 
+def apply_network_policy(settings: Settings) -> None:
+    """Allow connections to the configured sync source and Chroma server only; refuse and log the rest."""
+    from fieldmind import netguard
+
+    endpoints = []
+    if settings.sync.source and (endpoint := netguard.endpoint_of(settings.sync.source)):
+        endpoints.append(endpoint)
+    if settings.knowledge.backend == "http":
+        endpoints.append((settings.knowledge.chroma_host, settings.knowledge.chroma_port))
+    netguard.install(endpoints, settings.logs_dir / "network.log")
+
+
 def demo_dir() -> Path:
     return shipped("knowledge/demo")

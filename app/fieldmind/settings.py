@@ -52,6 +52,17 @@ class KnowledgeSettings(BaseModel):
     chroma_port: int = 8000
 
 
+class SyncSettings(BaseModel):
+    """Where knowledge updates come from, and which publishers to believe."""
+
+    source: str | None = None
+    """An http(s) URL of a pack site, or a folder (USB stick, LAN share). The only network endpoint used."""
+    check_interval_s: float = 900.0
+    """How often the connectivity monitor looks for the source (it backs off when unreachable)."""
+    max_pack_mb: float = 2048.0
+    """A pack larger than this is refused before download (endless-data protection)."""
+
+
 class Settings(BaseSettings):
     """Everything a user can set. Built once per process from the home directory."""
 
@@ -60,6 +71,7 @@ class Settings(BaseSettings):
     home: Path = Field(default_factory=resolve_home)
     model: ModelSettings = ModelSettings()
     knowledge: KnowledgeSettings = KnowledgeSettings()
+    sync: SyncSettings = SyncSettings()
     demo_knowledge: bool = True
     """Ingest the shipped demo manual on first run, when the index is empty."""
 
@@ -81,6 +93,10 @@ class Settings(BaseSettings):
     @property
     def index_dir(self) -> Path:
         return self.home / "index"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
 
     @property
     def threads(self) -> int:

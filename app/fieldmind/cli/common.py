@@ -32,12 +32,14 @@ def json_option(func: F) -> F:
 
 def services_for(home: str | None) -> Any:
     """Services for this command's home (its own --home, else the group's)."""
-    from fieldmind.services import Services
+    from fieldmind.services import Services, apply_network_policy
     from fieldmind.settings import load_settings
 
     ctx = click.get_current_context()
     home = home or (ctx.find_root().params.get("home") if ctx.find_root() else None)
-    services = Services(load_settings(home))
+    settings = load_settings(home)
+    apply_network_policy(settings)
+    services = Services(settings)
     ctx.call_on_close(services.close)
     return services
 

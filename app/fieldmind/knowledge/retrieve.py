@@ -129,7 +129,7 @@ def hybrid_search(store: Store, query_vector: Any, question: str, k: int) -> lis
     (recall@1 0.77 vs 0.57, recall@5 1.0 vs 0.97), and its scale means the same across questions.
     """
     total = store.counts()["chunks"]
-    dense = store.vectors.query(query_vector, CANDIDATES)
+    dense = store.vectors.query(query_vector, min(CANDIDATES, total))
     specific = _normalised(store.keyword_search(specific_query(store, question, total), CANDIDATES))
     candidates = list(dict.fromkeys([cid for cid, _ in dense] + list(specific)))
     similarity = dict(dense)

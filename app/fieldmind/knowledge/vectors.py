@@ -64,13 +64,10 @@ class VectorStore:
             self._collection.delete(ids=[str(i) for i in ids[start : start + self._batch]])
 
     def query(self, vector: Any, n: int) -> list[tuple[int, float]]:
-        """(chunk id, cosine similarity), best first."""
-        count = self.count()
-        if count == 0:
+        """(chunk id, cosine similarity), best first; `n` must not exceed the number of vectors."""
+        if n <= 0:
             return []
-        result = self._collection.query(
-            query_embeddings=[vector], n_results=min(n, count), include=["distances"]
-        )
+        result = self._collection.query(query_embeddings=[vector], n_results=n, include=["distances"])
         return [
             (int(i), 1.0 - float(d)) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)
         ]

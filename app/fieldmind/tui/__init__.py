@@ -4,7 +4,10 @@ from __future__ import annotations
 
 
 def run_tui(home: str | None = None) -> None:
+    from fieldmind.services import apply_network_policy
     from fieldmind.settings import load_settings
     from fieldmind.tui.app import FieldmindApp
 
-    FieldmindApp(load_settings(home)).run()
+    settings = load_settings(home)
+    apply_network_policy(settings)
+    FieldmindApp(settings).run()
