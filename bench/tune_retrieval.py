@@ -49,9 +49,7 @@ def main() -> None:
             for weight in (float(w) for w in args.weights.split(",")):
                 retrieve.SPECIFIC_WEIGHT = weight
                 scores = evaluate(items, kb.search).to_json()["retrieval"]
-                print(
-                    json.dumps({"words": words, "overlap": overlap, "weight": weight, **scores}), flush=True
-                )
+                print(json.dumps({"words": words, "overlap": overlap, "weight": weight, **scores}), flush=True)
             kb.close()
 
 

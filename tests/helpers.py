@@ -6,9 +6,7 @@ import os
 from pathlib import Path
 
 
-def make_pdf(
-    path: Path, pages: list[str], *, user_password: str | None = None, headings: bool = False
-) -> Path:
+def make_pdf(path: Path, pages: list[str], *, user_password: str | None = None, headings: bool = False) -> Path:
     """A real PDF with one page per string; lines starting with '# ' become outline headings."""
     from fpdf import FPDF
 

@@ -67,9 +67,7 @@ def test_a_missing_path_is_a_clear_error(isolated_home: Path) -> None:
 
 def test_search_json_and_stdin_lines(isolated_home: Path) -> None:
     run("ingest", str(DEMO_PDF), home=isolated_home)
-    hits = json.loads(
-        run("search", "torque of the oil drain plug", "-k", "3", "--json", home=isolated_home).stdout
-    )
+    hits = json.loads(run("search", "torque of the oil drain plug", "-k", "3", "--json", home=isolated_home).stdout)
     assert len(hits) == 3
     assert set(hits[0]) == {"doc", "page", "section", "text", "score"}
     assert any("35 N.m" in h["text"] for h in hits)

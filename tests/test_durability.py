@@ -13,9 +13,7 @@ from pathlib import Path
 from conftest import AMC_PDF, DEMO_PDF, fieldmind_command
 
 
-def test_kill_9_during_ingest_keeps_finished_documents_and_resumes(
-    tmp_path: Path, isolated_home: Path
-) -> None:
+def test_kill_9_during_ingest_keeps_finished_documents_and_resumes(tmp_path: Path, isolated_home: Path) -> None:
     folder = tmp_path / "manuals"
     folder.mkdir()
     shutil.copy(DEMO_PDF, folder / "a-generator.pdf")

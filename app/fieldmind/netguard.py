@@ -84,11 +84,7 @@ def attempts() -> list[dict[str, Any]]:
 
 def _record(address: Any, verdict: str) -> None:
     caller = next(
-        (
-            f"{f.filename}:{f.lineno}"
-            for f in reversed(traceback.extract_stack()[:-3])
-            if "socket" not in f.filename
-        ),
+        (f"{f.filename}:{f.lineno}" for f in reversed(traceback.extract_stack()[:-3]) if "socket" not in f.filename),
         "?",
     )
     entry = {"time": time.time(), "address": str(address), "verdict": verdict, "caller": caller}

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fieldmind.assistant import Assistant
+from fieldmind.history import History
 from fieldmind.knowledge.embedder import Embedder
 from fieldmind.knowledge.index import IngestReport, KnowledgeBase
 from fieldmind.llm.catalog import Catalog, Progress
@@ -29,9 +30,34 @@ class Services:
         self.knowledge = KnowledgeBase(settings.index_dir, settings.knowledge, self.embedder)
         self.catalog = Catalog(settings.models_dir)
         self._engine: Engine | None = None
+        self._history: History | None = None
+
+    @property
+    def history(self) -> History:
+        if self._history is None:
+            self._history = History(self.settings.home / "history.sqlite")
+        return self._history
+
+    @property
+    def active_engine(self) -> Engine | None:
+        return self._engine
+
+    def load_engine(self, model: str, progress: Progress | None = None) -> Engine:
+        """A new engine for `model`, assembled, checked and loaded, without touching the active one."""
+        engine = Engine(self.catalog.resolve(model, progress), self.settings.threads, self.settings.model.context_size)
+        engine.load()
+        return engine
+
+    def use_engine(self, engine: Engine) -> None:
+        """Make `engine` the one that answers; the old one closes after any answer it is writing."""
+        old, self._engine = self._engine, engine
+        if old is not None and old is not engine:
+            old.close()
 
     def engine(self, model: str | None = None, progress: Progress | None = None) -> Engine:
         """The engine for `model` (default: the configured one), assembled and checked, not yet loaded."""
+        if model is None and self._engine is not None:
+            return self._engine  # the active one (the TUI may have switched it)
         wanted = model or self.settings.model.name
         if self._engine is not None and wanted in (self._engine.model.name, str(self._engine.model.path)):
             return self._engine
@@ -63,6 +89,8 @@ class Services:
     def close(self) -> None:
         if self._engine is not None:
             self._engine.close()
+        if self._history is not None:
+            self._history.close()
         self.knowledge.close()
 
 

@@ -63,6 +63,15 @@ class SyncSettings(BaseModel):
     """A pack larger than this is refused before download (endless-data protection)."""
 
 
+class UISettings(BaseModel):
+    """The terminal app's look and keys."""
+
+    theme: str = "textual-dark"
+    """Any Textual theme; `textual-light` for bright sunlight."""
+    keymap: dict[str, str] = {}
+    """Binding id to key(s), e.g. {"app.library" = "f6", "chat.stop" = "ctrl+c"}; see `fieldmind` palette."""
+
+
 class Settings(BaseSettings):
     """Everything a user can set. Built once per process from the home directory."""
 
@@ -72,6 +81,7 @@ class Settings(BaseSettings):
     model: ModelSettings = ModelSettings()
     knowledge: KnowledgeSettings = KnowledgeSettings()
     sync: SyncSettings = SyncSettings()
+    ui: UISettings = UISettings()
     demo_knowledge: bool = True
     """Ingest the shipped demo manual on first run, when the index is empty."""
 

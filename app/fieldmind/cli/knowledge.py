@@ -58,8 +58,7 @@ def _watch(services, paths: tuple[Path, ...], as_json: bool) -> None:  # type: i
             sys.stdout.flush()
 
     workers = [
-        threading.Thread(target=watch_folder, args=(services.knowledge, f, report, stop), daemon=True)
-        for f in folders
+        threading.Thread(target=watch_folder, args=(services.knowledge, f, report, stop), daemon=True) for f in folders
     ]
     for worker in workers:
         worker.start()

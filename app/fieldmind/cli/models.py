@@ -76,6 +76,5 @@ def add_model(path: Path, name: str | None, home: str | None) -> None:
     """Register a GGUF file you have (it stays where it is)."""
     entry = services_for(home).catalog.add(path, name)
     click.echo(
-        f"added {entry.name} ({entry.size_bytes / 2**20:.0f} MB); "
-        f"use it with: fieldmind models use {entry.name}"
+        f"added {entry.name} ({entry.size_bytes / 2**20:.0f} MB); use it with: fieldmind models use {entry.name}"
     )

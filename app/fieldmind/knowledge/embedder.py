@@ -45,9 +45,7 @@ class Embedder:
     name = "all-MiniLM-L6-v2"
     dimension = DIMENSION
 
-    def __init__(
-        self, model_dir: Path | None = None, batch_size: int = 32, threads: int | None = None
-    ) -> None:
+    def __init__(self, model_dir: Path | None = None, batch_size: int = 32, threads: int | None = None) -> None:
         self.model_dir = model_dir
         self.batch_size = batch_size
         self.threads = threads

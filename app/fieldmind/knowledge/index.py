@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from fieldmind.knowledge.chunking import Chunk
+from fieldmind.knowledge.context import PageContext, merge_overlapping, page_context
 from fieldmind.knowledge.embedder import Embedder
 from fieldmind.knowledge.ingest import (
     LOCAL,
@@ -131,10 +132,25 @@ class KnowledgeBase:
         self._writing_marker().unlink(missing_ok=True)
         return report
 
-    def store_document(self, record: DocumentRecord, chunks: list[Chunk], vectors: Any) -> None:
+    def store_document(
+        self,
+        record: DocumentRecord,
+        chunks: list[Chunk],
+        vectors: Any,
+        pages: list[tuple[int | None, str | None, str]] | None = None,
+    ) -> None:
         with self._lock:
             self._writing_marker().touch()
-            self.store.put_document(record, chunks, vectors)
+            self.store.put_document(record, chunks, vectors, pages or [])
+
+    def context(self, passage: Passage) -> PageContext:
+        """The page (or section) a passage came from, with where the passage sits in it."""
+        with self._lock:
+            views = self.store.page_texts(passage.doc_id, passage.page)
+            if not views:  # an index written before page texts were kept: rebuild from its passages
+                chunks = [c.text for c in self.store.page_chunks(passage.doc_id, passage.page)]
+                views = [(passage.page, passage.section, merge_overlapping(chunks))]
+        return page_context(passage, views)
 
     def _remove_missing(self, folder: Path, seen: set[str], source: str) -> int:
         prefix = str(folder) + os.sep

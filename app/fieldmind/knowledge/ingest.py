@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fieldmind.errors import FieldmindError, InputError, StoreError
-from fieldmind.knowledge.chunking import Chunk, chunk_segments
-from fieldmind.knowledge.parsers import kind_of, parse
+from fieldmind.knowledge.chunking import SECTION_SEPARATOR, Chunk, chunk_segments
+from fieldmind.knowledge.parsers import Segment, kind_of, parse
 from fieldmind.knowledge.store import DocumentRecord, document_id
 
 if TYPE_CHECKING:
@@ -107,14 +107,23 @@ class _Prepared:
     record: DocumentRecord
     chunks: list[Chunk]
     existed: bool
+    pages: list[tuple[int | None, str | None, str]]
+
+
+def page_views(segments: Iterable[Segment]) -> list[tuple[int | None, str | None, str]]:
+    """The text of each page (or, without pages, of each section), for showing a passage in context."""
+    views: dict[tuple[int | None, str | None], list[str]] = {}
+    for segment in segments:
+        section = SECTION_SEPARATOR.join(segment.headings) or None
+        key = (segment.page, None) if segment.page is not None else (None, section)
+        views.setdefault(key, []).append(segment.text.strip())
+    return [(page, section, "\n".join(texts)) for (page, section), texts in views.items()]
 
 
 class IngestBatch:
     """Files prepared one by one, embedded and stored in batches, reported in order."""
 
-    def __init__(
-        self, kb: KnowledgeBase, report: IngestReport, progress: ProgressCallback | None, total: int
-    ) -> None:
+    def __init__(self, kb: KnowledgeBase, report: IngestReport, progress: ProgressCallback | None, total: int) -> None:
         self.kb = kb
         self.report = report
         self.progress = progress
@@ -169,7 +178,7 @@ class IngestBatch:
             chunks=len(chunks),
             warnings=parsed.warnings,
         )
-        return _Prepared(path, record, chunks, existing is not None)
+        return _Prepared(path, record, chunks, existing is not None, page_views(parsed.segments))
 
     def flush(self) -> None:
         """Embed every pending passage in one call, then store document by document."""
@@ -180,7 +189,7 @@ class IngestBatch:
         offset = 0
         for prepared in pending:
             count = len(prepared.chunks)
-            self.kb.store_document(prepared.record, prepared.chunks, vectors[offset : offset + count])
+            self.kb.store_document(prepared.record, prepared.chunks, vectors[offset : offset + count], prepared.pages)
             offset += count
             for warning in prepared.record.warnings:
                 self.report.warnings.append({"path": str(prepared.path), "warning": warning})

@@ -65,9 +65,7 @@ class Passage:
 
 def _content_words(question: str) -> list[str]:
     return [
-        w
-        for w in (w.lower() for w in _WORD.findall(question))
-        if w not in STOPWORDS and (len(w) > 1 or w.isdigit())
+        w for w in (w.lower() for w in _WORD.findall(question)) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())
     ]
 
 
@@ -149,6 +147,5 @@ def hybrid_search(store: Store, query_vector: Any, question: str, k: int) -> lis
         if len(chosen) == k:
             break
     return [
-        Passage(r.id, r.doc_id, r.doc, r.page, r.section, r.text, scores[r.id], similarity.get(r.id))
-        for r in chosen
+        Passage(r.id, r.doc_id, r.doc, r.page, r.section, r.text, scores[r.id], similarity.get(r.id)) for r in chosen
     ]

@@ -46,6 +46,13 @@ CREATE TABLE IF NOT EXISTS chunks (
     text TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+CREATE TABLE IF NOT EXISTS pages (
+    doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    page INTEGER,
+    section TEXT,
+    text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS pages_doc ON pages(doc_id, page);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     text, section, content='chunks', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2'
 );
@@ -148,9 +155,7 @@ class Store:
     def vectors(self) -> VectorStore:
         if self._vectors is None:
             self._vectors = (
-                self._backend(self.directory)
-                if self._backend
-                else VectorStore.embedded(self.directory / "chroma")
+                self._backend(self.directory) if self._backend else VectorStore.embedded(self.directory / "chroma")
             )
         return self._vectors
 
@@ -172,8 +177,14 @@ class Store:
         values["warnings"] = json.loads(values["warnings"] or "[]")
         return DocumentRecord(**values)
 
-    def put_document(self, record: DocumentRecord, chunks: Sequence[Chunk], vectors: Any) -> None:
-        """Store a document and its passages, replacing any earlier version, all or nothing."""
+    def put_document(
+        self,
+        record: DocumentRecord,
+        chunks: Sequence[Chunk],
+        vectors: Any,
+        pages: Sequence[tuple[int | None, str | None, str]] = (),
+    ) -> None:
+        """Store a document, its passages and page texts, replacing any earlier version, all or nothing."""
         if len(chunks) != len(vectors):
             raise StoreError(f"{record.path}: {len(chunks)} passages but {len(vectors)} vectors")
         old_ids = [r[0] for r in self._db.execute("SELECT id FROM chunks WHERE doc_id = ?", (record.id,))]
@@ -185,11 +196,16 @@ class Store:
         try:
             with self._transaction():
                 self._db.execute("DELETE FROM chunks WHERE doc_id = ?", (record.id,))
+                self._db.execute("DELETE FROM pages WHERE doc_id = ?", (record.id,))
                 self._db.execute(
                     "INSERT OR REPLACE INTO documents VALUES "
                     "(:id, :name, :path, :source, :sha256, :size, :kind, :pages, :chunks, :warnings, "
                     ":updated_at)",
                     {**record.__dict__, "warnings": json.dumps(record.warnings)},
+                )
+                self._db.executemany(
+                    "INSERT INTO pages (doc_id, page, section, text) VALUES (?, ?, ?, ?)",
+                    [(record.id, page, section, text) for page, section, text in pages],
                 )
                 self._db.executemany(
                     "INSERT INTO chunks (id, doc_id, ordinal, page, section, text) VALUES (?, ?, ?, ?, ?, ?)",
@@ -215,6 +231,7 @@ class Store:
         with self._transaction():
             removed = self._db.execute("DELETE FROM documents WHERE id = ?", (doc_id,)).rowcount
             self._db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
+            self._db.execute("DELETE FROM pages WHERE doc_id = ?", (doc_id,))
         if ids:
             self.vectors.delete(ids)
         return bool(removed)
@@ -251,6 +268,14 @@ class Store:
             (doc_id, page),
         ).fetchall()
         return [StoredChunk(**dict(row)) for row in rows]
+
+    def page_texts(self, doc_id: str, page: int | None) -> list[tuple[int | None, str | None, str]]:
+        """(page, section, text) views of a document: its page, or all its sections when it has no pages."""
+        rows = self._db.execute(
+            "SELECT page, section, text FROM pages WHERE doc_id = ? AND (page IS ? OR ? IS NULL) ORDER BY rowid",
+            (doc_id, page, page),
+        ).fetchall()
+        return [(r[0], r[1], str(r[2])) for r in rows]
 
     def keyword_search(self, match: str, n: int) -> list[tuple[int, float]]:
         """(chunk id, BM25 score, higher is better) for an FTS5 MATCH expression."""

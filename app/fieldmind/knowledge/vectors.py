@@ -68,9 +68,7 @@ class VectorStore:
         if n <= 0:
             return []
         result = self._collection.query(query_embeddings=[vector], n_results=n, include=["distances"])
-        return [
-            (int(i), 1.0 - float(d)) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)
-        ]
+        return [(int(i), 1.0 - float(d)) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)]
 
     def similarities(self, ids: Sequence[int], vector: Any) -> dict[int, float]:
         """Exact cosine similarity of the query to each stored vector in `ids` (those that exist)."""

@@ -173,8 +173,7 @@ def _part_paths(entry: CatalogEntry) -> list[Path]:
         return [Path(importlib.import_module(module).get_part_path()) for module in entry.parts]
     except (ImportError, FileNotFoundError) as exc:
         raise ModelError(
-            f"model {entry.name!r} is not installed and its packages are missing ({exc}); "
-            f"install them: {entry.pip}"
+            f"model {entry.name!r} is not installed and its packages are missing ({exc}); install them: {entry.pip}"
         ) from exc
 
 

@@ -72,18 +72,18 @@ class Engine:
             raise ModelError(f"{self.model.path}: llama.cpp could not load this model ({exc})") from exc
 
     def close(self) -> None:
-        if self._llama is not None:
-            with contextlib.suppress(Exception):
-                self._llama.close()
-            self._llama = None
+        """Free the model, after the answer being written (if any) is done."""
+        with self._lock:
+            if self._llama is not None:
+                with contextlib.suppress(Exception):
+                    self._llama.close()
+                self._llama = None
 
     def count_tokens(self, text: str) -> int:
         self.load()
         return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
-    def answer_stream(
-        self, question: str, passages: Sequence[PromptPassage], max_tokens: int
-    ) -> Iterator[str]:
+    def answer_stream(self, question: str, passages: Sequence[PromptPassage], max_tokens: int) -> Iterator[str]:
         """Text pieces of a grounded answer as the model writes them. Closing the iterator stops it."""
         self.load()
         with self._lock:

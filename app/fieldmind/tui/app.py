@@ -1,14 +1,15 @@
 """The Fieldmind terminal app: paints at once, loads the embedder and model in a worker, then answers.
 
-The app is handed its settings (and, in tests, its services); every blocking call runs in a thread worker
-that talks back only through `call_from_thread`, so the screen never freezes.
+The app is handed its settings and, optionally, a factory for its services (tests hand it others). Every
+blocking call runs in a thread worker that talks back through `call_from_thread`, so the screen never
+freezes; worker errors become notifications, and the app stays open.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from pathlib import Path
+from typing import Any
 
 from textual import work
 from textual.app import App
@@ -17,12 +18,13 @@ from textual.reactive import reactive
 
 from fieldmind.locations import shipped
 from fieldmind.settings import Settings
+from fieldmind.tui.commands import FieldmindCommands
 from fieldmind.tui.screens.chat import ChatScreen
 
-ServicesFactory = Callable[[Settings], object]
+ServicesFactory = Callable[[Settings], Any]
 
 
-def _default_services(settings: Settings) -> object:
+def _default_services(settings: Settings) -> Any:
     from fieldmind.services import Services
 
     return Services(settings)
@@ -32,23 +34,37 @@ class FieldmindApp(App[None]):
     """Ask your manuals; read the page each answer came from."""
 
     TITLE = "Fieldmind"
-    CSS_PATH = str(shipped("assets/fieldmind.tcss")) if shipped("assets/fieldmind.tcss").exists() else None
+    SUB_TITLE = "offline"
+    CSS_PATH = str(shipped("assets/fieldmind.tcss"))
+    COMMANDS = App.COMMANDS | {FieldmindCommands}
     BINDINGS = [
-        Binding("ctrl+q", "quit", "Quit", id="quit", tooltip="Leave Fieldmind"),
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", tooltip="Leave Fieldmind"),
+        Binding("f2", "library", "Library", id="app.library", tooltip="Documents: add, remove, see errors"),
+        Binding("f3", "models", "Models", id="app.models", tooltip="Choose the language model"),
+        Binding("f4", "history", "History", id="app.history", tooltip="Earlier conversations"),
+        Binding("ctrl+n", "new_conversation", "New", id="app.new", tooltip="Start a new conversation"),
+        Binding("ctrl+t", "toggle_theme", "Theme", id="app.theme", tooltip="Switch light and dark"),
     ]
 
     state: reactive[str] = reactive("starting")
-    """starting, loading the embedder, loading the model, ready, or an error message."""
+    """What the app is doing: starting, loading the embedder, loading the model, ready, or an error."""
+    model_name: reactive[str] = reactive("")
+    tokens_per_s: reactive[float] = reactive(0.0)
+    index_size: reactive[str] = reactive("")
+    sync_state: reactive[str] = reactive("offline")
 
     def __init__(self, settings: Settings, services_factory: ServicesFactory = _default_services) -> None:
         super().__init__()
         self.settings = settings
         self._services_factory = services_factory
-        self.services: object | None = None
+        self.services: Any = None
         self.ready = threading.Event()
         self.failed: str | None = None
+        self.theme = settings.ui.theme
 
     def on_mount(self) -> None:
+        if self.settings.ui.keymap:
+            self.set_keymap(self.settings.ui.keymap)
         self.push_screen(ChatScreen())
         self.prepare()
 
@@ -56,27 +72,83 @@ class FieldmindApp(App[None]):
     def prepare(self) -> None:
         """Open the knowledge base, offer the demo manual, load the embedder and the model."""
         try:
-            self._set_state("opening the knowledge base")
+            self._set("state", "opening the knowledge base")
             services = self._services_factory(self.settings)
             self.services = services
-            report = services.ensure_demo_knowledge()  # type: ignore[attr-defined]
+            if services.knowledge.interrupted():
+                repaired = services.knowledge.reconcile()
+                self.call_from_thread(self.notify, f"Index repaired after an interrupted write: {repaired}")
+            report = services.ensure_demo_knowledge()
             if report is not None:
                 self.call_from_thread(self.notify, f"Added the demo manual ({report.chunks} passages).")
-            self._set_state("loading the embedder")
-            services.embedder.load()  # type: ignore[attr-defined]
-            self._set_state("loading the model")
-            services.engine().load()  # type: ignore[attr-defined]
-            self._set_state("ready")
+            self.refresh_index_size()
+            self._set("state", "loading the embedder")
+            services.embedder.load()
+            self._set("state", "loading the model")
+            engine = services.load_engine(self.settings.model.name)
+            services.use_engine(engine)
+            self._set("model_name", engine.model.name)
+            self._set("state", "ready")
         except Exception as exc:  # shown to the user; the app stays open
             self.failed = str(exc)
-            self._set_state(f"error: {exc}")
+            self._set("state", f"error: {exc}")
             self.call_from_thread(self.notify, str(exc), title="Cannot start", severity="error", timeout=30)
         finally:
             self.ready.set()
 
-    def _set_state(self, state: str) -> None:
-        self.call_from_thread(setattr, self, "state", state)
+    def on_unmount(self) -> None:
+        if self.services is not None:
+            self.services.close()
 
-    @property
-    def home(self) -> Path:
-        return self.settings.home
+    def _set(self, name: str, value: Any) -> None:
+        self.call_from_thread(setattr, self, name, value)
+
+    def refresh_index_size(self) -> None:
+        """Recount documents and passages (from any thread)."""
+        if self.services is None:
+            return
+        counts = self.services.knowledge.store.counts()
+        text = f"{counts['documents']} docs, {counts['chunks']} passages"
+        if threading.current_thread() is threading.main_thread():
+            self.index_size = text
+        else:
+            self._set("index_size", text)
+
+    def action_library(self) -> None:
+        from fieldmind.tui.screens.library import LibraryScreen
+
+        self.push_screen(LibraryScreen())
+
+    def action_models(self) -> None:
+        from fieldmind.tui.screens.models import ModelsScreen
+
+        self.push_screen(ModelsScreen())
+
+    def action_history(self) -> None:
+        from fieldmind.tui.screens.history import HistoryScreen
+
+        self.push_screen(HistoryScreen())
+
+    def action_new_conversation(self) -> None:
+        chat = self.chat_screen()
+        if chat is not None:
+            chat.new_conversation()
+
+    def action_sync_now(self) -> None:
+        if not self.settings.sync.source:
+            self.notify("No sync source is configured (sync.source in config.toml, or fieldmind sync --source).")
+            return
+        self.run_sync()
+
+    @work(thread=True, exclusive=True, group="sync", exit_on_error=False)
+    def run_sync(self) -> None:
+        """Pull signed knowledge updates from the configured source while questions keep being answered."""
+        from fieldmind.tui.syncing import sync_in_worker
+
+        sync_in_worker(self)
+
+    def action_toggle_theme(self) -> None:
+        self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
+
+    def chat_screen(self) -> ChatScreen | None:
+        return next((s for s in self.screen_stack if isinstance(s, ChatScreen)), None)

@@ -46,9 +46,7 @@ def parse(path: Path, max_bytes: int | None = None) -> ParsedDocument:
     kind = kind_of(path)
     if kind is None:
         supported = ", ".join(sorted(SUPPORTED))
-        raise InputError(
-            str(path), f"unsupported file type {path.suffix or '(none)'!r}; supported: {supported}"
-        )
+        raise InputError(str(path), f"unsupported file type {path.suffix or '(none)'!r}; supported: {supported}")
     try:
         size = path.stat().st_size
     except OSError as exc:

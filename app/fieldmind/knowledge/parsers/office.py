@@ -60,10 +60,7 @@ def parse_html(path: Path, text: str) -> ParsedDocument:
         if element.find_parent(["table", "li"]) and element.name != "table":
             continue  # already part of an enclosing table or list item
         if element.name == "table":
-            rows = [
-                _row([cell.get_text(" ") for cell in tr.find_all(["th", "td"])])
-                for tr in element.find_all("tr")
-            ]
+            rows = [_row([cell.get_text(" ") for cell in tr.find_all(["th", "td"])]) for tr in element.find_all("tr")]
             blocks.append((None, "\n".join(r for r in rows if r.strip(" |"))))
             continue
         content = element.get_text("\n" if element.name == "pre" else " ").strip()

@@ -36,9 +36,7 @@ def _open(path: Path):  # type: ignore[no-untyped-def]
             ) from exc
         if code == raw.FPDF_ERR_SECURITY:
             raise InputError(str(path), "the PDF uses an unsupported security handler") from exc
-        raise InputError(
-            str(path), "not a readable PDF (corrupt or truncated); re-export or re-download it"
-        ) from exc
+        raise InputError(str(path), "not a readable PDF (corrupt or truncated); re-export or re-download it") from exc
 
 
 def _outline(pdf) -> dict[int, list[tuple[int, str]]]:  # type: ignore[no-untyped-def]

@@ -1,30 +1,40 @@
-"""The chat screen: a question box, the answer streaming in, and the passages it rests on beside it."""
+"""The chat screen: a question box, the answer streaming in, and the passages it rests on beside it.
+
+Sources appear as soon as retrieval is done, before the model's first word. Esc stops an answer: what was
+written stays, marked stopped, and the prompt is ready for the next question at once.
+"""
 
 from __future__ import annotations
 
-import threading
+from typing import Any
 
-from textual import work
+from rich.text import Text
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, OptionList, Static
+from textual.widgets import Footer, Header, Input, OptionList
 from textual.widgets.option_list import Option
 
-from fieldmind.tui.widgets.exchange import Exchange
+from fieldmind.tui.widgets.exchange import ExchangeView
+from fieldmind.tui.widgets.status import StatusBar
 
 
 class ChatScreen(Screen[None]):
-    """Ask a question; see the sources as soon as retrieval is done, then the answer as it is written."""
+    """Ask a question; see the sources, then the answer as it is written."""
 
     BINDINGS = [
         Binding("escape", "stop", "Stop answer", id="chat.stop", tooltip="Stop the answer being written"),
+        Binding("ctrl+s", "focus_sources", "Sources", id="chat.sources", tooltip="Move to the sources list"),
+        Binding("ctrl+e", "export", "Export", id="chat.export", tooltip="Save this conversation as Markdown"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
-        self._stop = threading.Event()
+        self.passages: dict[str, Any] = {}
+        self.conversation_id: int | None = None
+        self._current: ExchangeView | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -32,58 +42,143 @@ class ChatScreen(Screen[None]):
             yield VerticalScroll(id="conversation")
             yield OptionList(id="sources")
         yield Input(placeholder="Ask about your manuals, then press Enter", id="question")
-        yield Static("", id="status")
+        yield StatusBar(id="status")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#sources", OptionList).border_title = "Sources"
+        sources = self.query_one("#sources", OptionList)
+        sources.border_title = "Sources"
+        sources.border_subtitle = "Enter: open page"
         self.query_one("#question", Input).focus()
-        self.watch(self.app, "state", self._show_state)
 
-    def _show_state(self, state: str) -> None:
-        self.query_one("#status", Static).update(f"offline · {state}")
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
+    # -- asking ------------------------------------------------------------------------------------------
+    @on(Input.Submitted, "#question")
+    def ask(self, event: Input.Submitted) -> None:
         question = event.value.strip()
         if not question:
             return
         event.input.clear()
-        exchange = Exchange(question)
+        if self._current is not None:
+            self._current.stop.set()  # a new question stops the answer being written
+        exchange = ExchangeView(question)
+        self._current = exchange
         self.query_one("#conversation", VerticalScroll).mount(exchange)
         exchange.scroll_visible()
-        self._stop.clear()
         self.answer(question, exchange)
 
     def action_stop(self) -> None:
-        self._stop.set()
+        if self._current is not None:
+            self._current.stop.set()
+        self.query_one("#question", Input).focus()
 
-    @work(thread=True, exclusive=True, group="answer", exit_on_error=False)
-    def answer(self, question: str, exchange: Exchange) -> None:
+    def action_focus_sources(self) -> None:
+        self.query_one("#sources", OptionList).focus()
+
+    @work(thread=True, group="answer", exit_on_error=False)
+    def answer(self, question: str, exchange: ExchangeView) -> None:
         from fieldmind.assistant import AnswerDone, AnswerPiece, SourcesReady
 
-        app = self.app
-        if not app.ready.is_set():  # type: ignore[attr-defined]
-            self.app.call_from_thread(exchange.set_note, "waiting for the model to load…")
-            app.ready.wait()  # type: ignore[attr-defined]
-        if app.failed:  # type: ignore[attr-defined]
-            self.app.call_from_thread(exchange.fail, app.failed)  # type: ignore[attr-defined]
+        app: Any = self.app
+        if not app.ready.is_set():
+            app.call_from_thread(exchange.set_note, "waiting for the model to load…")
+            app.ready.wait()
+        if app.failed:
+            app.call_from_thread(exchange.fail, app.failed)
             return
         try:
-            assistant = app.services.assistant()  # type: ignore[attr-defined]
-            for event in assistant.ask_stream(question, stop=self._stop.is_set):
+            assistant = app.services.assistant()
+            for event in assistant.ask_stream(question, stop=exchange.stop.is_set):
                 if isinstance(event, SourcesReady):
-                    self.app.call_from_thread(self._show_sources, event.passages)
+                    app.call_from_thread(self.show_sources, event.passages, [])
                 elif isinstance(event, AnswerPiece):
-                    self.app.call_from_thread(exchange.append, event.text)
+                    app.call_from_thread(exchange.append, event.text)
                 elif isinstance(event, AnswerDone):
-                    self.app.call_from_thread(exchange.finish, event.answer)
+                    self._save(event.answer)
+                    app.call_from_thread(self._finished, exchange, event.answer)
         except Exception as exc:
-            self.app.call_from_thread(exchange.fail, str(exc))
+            app.call_from_thread(exchange.fail, str(exc))
 
-    def _show_sources(self, passages: list) -> None:  # type: ignore[type-arg]
+    def _save(self, answer: Any) -> None:
+        from fieldmind.history import Exchange
+
+        history = self.app.services.history  # type: ignore[attr-defined]
+        if self.conversation_id is None:
+            self.conversation_id = history.start(answer.question)
+        history.add(
+            self.conversation_id,
+            Exchange(
+                answer.question,
+                answer.text,
+                answer.found,
+                [p.citation() for p in answer.citations],
+                answer.model,
+                answer.stopped,
+                answer.timings.to_json(),
+            ),
+        )
+
+    def _finished(self, exchange: ExchangeView, answer: Any) -> None:
+        exchange.finish(answer)
+        self.show_sources(answer.passages, answer.citations)
+        rate = answer.timings.to_json()["tokens_per_s"]
+        if rate:
+            self.app.tokens_per_s = rate  # type: ignore[attr-defined]
+
+    def show_sources(self, passages: list[Any], cited: list[Any]) -> None:
+        """List passages, the cited ones first and marked."""
         sources = self.query_one("#sources", OptionList)
         sources.clear_options()
-        for n, p in enumerate(passages, start=1):
-            where = f"{p.doc}, p. {p.page}" if p.page else p.doc
-            section = f"\n  {p.section.split(' > ')[-1]}" if p.section else ""
-            sources.add_option(Option(f"[{n}] {where}{section}", id=str(p.chunk_id)))
+        self.passages = {}
+        cited_ids = [p.chunk_id for p in cited]
+        ordered = cited + [p for p in passages if p.chunk_id not in cited_ids]
+        for n, passage in enumerate(ordered, start=1):
+            page = f"p. {passage.page} " if passage.page else ""
+            section = passage.section.split(" > ")[-1] if passage.section else ""
+            mark = "✓" if passage.chunk_id in cited_ids else " "
+            label = Text.assemble(f"{mark}[{n}] {page}", (section, "bold"), "\n    ", (passage.doc, "dim"))
+            self.passages[str(passage.chunk_id)] = passage
+            sources.add_option(Option(label, id=str(passage.chunk_id)))
+        if ordered:
+            sources.highlighted = 0
+
+    @on(OptionList.OptionSelected, "#sources")
+    def open_source(self, event: OptionList.OptionSelected) -> None:
+        from fieldmind.tui.screens.source import SourceScreen
+
+        passage = self.passages.get(event.option.id or "")
+        if passage is not None:
+            context = self.app.services.knowledge.context(passage)  # type: ignore[attr-defined]
+            self.app.push_screen(SourceScreen(context))
+
+    # -- conversations -----------------------------------------------------------------------------------
+    def new_conversation(self) -> None:
+        self.action_stop()
+        self.conversation_id = None
+        self._current = None
+        self.query_one("#conversation", VerticalScroll).remove_children()
+        self.query_one("#sources", OptionList).clear_options()
+        self.query_one("#question", Input).focus()
+
+    def show_conversation(self, conversation: Any) -> None:
+        """Reopen a saved conversation; new questions continue it."""
+        self.new_conversation()
+        self.conversation_id = conversation.id
+        container = self.query_one("#conversation", VerticalScroll)
+        for saved in conversation.exchanges:
+            view = ExchangeView(saved.question)
+            container.mount(view)
+            view.restore(saved)
+
+    def action_export(self) -> None:
+        from fieldmind.history import to_markdown
+
+        if self.conversation_id is None:
+            self.notify("Nothing to export yet: ask a question first.")
+            return
+        services = self.app.services  # type: ignore[attr-defined]
+        conversation = services.history.load(self.conversation_id)
+        folder = services.settings.home / "exports"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"conversation-{self.conversation_id}.md"
+        path.write_text(to_markdown(conversation), encoding="utf-8")
+        self.notify(f"Saved {path}", title="Exported")

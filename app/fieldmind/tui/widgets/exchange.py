@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from textual.app import ComposeResult
@@ -9,14 +10,20 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 
-class Exchange(Vertical):
+def citation_line(n: int, doc: str, page: int | None, section: str | None) -> str:
+    where = f"{doc}, page {page}" if page else doc
+    return f"[{n}] {where}" + (f" — {section.split(' > ')[-1]}" if section else "")
+
+
+class ExchangeView(Vertical):
     """A question, the answer as it streams, and the pages it cites."""
 
     DEFAULT_CSS = """
-    Exchange { height: auto; margin: 0 0 1 0; }
-    Exchange .question { text-style: bold; color: $accent; }
-    Exchange .answer { padding: 0 0 0 2; }
-    Exchange .citations { padding: 0 0 0 2; color: $text-muted; }
+    ExchangeView { height: auto; margin: 0 0 1 0; }
+    ExchangeView .question { text-style: bold; color: $accent; }
+    ExchangeView .answer { padding: 0 0 0 2; }
+    ExchangeView .answer.not-found { color: $warning; }
+    ExchangeView .citations { padding: 0 0 0 2; color: $text-muted; }
     """
 
     def __init__(self, question: str) -> None:
@@ -24,6 +31,8 @@ class Exchange(Vertical):
         self.question = question
         self.text = ""
         self.answer: Any = None
+        self.stop = threading.Event()
+        """Set to stop the answer being written (Esc, or a new question)."""
 
     def compose(self) -> ComposeResult:
         yield Static(f"> {self.question}", classes="question", markup=False)
@@ -36,16 +45,27 @@ class Exchange(Vertical):
     def append(self, piece: str) -> None:
         self.text += piece
         self.query_one(".answer", Static).update(self.text)
+        self.scroll_visible(animate=False)
+
+    def _show(self, text: str, found: bool, stopped: bool, lines: list[str]) -> None:
+        answer = self.query_one(".answer", Static)
+        answer.update(text + ("  [stopped]" if stopped else ""))
+        answer.set_class(not found and not stopped, "not-found")
+        self.query_one(".citations", Static).update("\n".join(lines))
 
     def finish(self, answer: Any) -> None:
         self.answer = answer
-        text = answer.text + ("  [stopped]" if answer.stopped else "")
-        self.query_one(".answer", Static).update(text)
-        lines = []
-        for n, p in enumerate(answer.citations, start=1):
-            where = f"{p.doc}, page {p.page}" if p.page else p.doc
-            lines.append(f"[{n}] {where}" + (f" — {p.section.split(' > ')[-1]}" if p.section else ""))
-        self.query_one(".citations", Static).update("\n".join(lines))
+        places = dict.fromkeys((p.doc, p.page, p.section) for p in answer.citations)
+        lines = [citation_line(n, *place) for n, place in enumerate(places, start=1)]
+        self._show(answer.text, answer.found, answer.stopped, lines)
+
+    def restore(self, saved: Any) -> None:
+        """Show an exchange from history."""
+        self.answer = saved
+        lines = [
+            citation_line(n, c["doc"], c.get("page"), c.get("section")) for n, c in enumerate(saved.citations, start=1)
+        ]
+        self.call_after_refresh(self._show, saved.answer, saved.found, saved.stopped, lines)
 
     def fail(self, message: str) -> None:
         self.query_one(".answer", Static).update(f"error: {message}")

@@ -1,0 +1,168 @@
+"""Conversations kept on the device (`<home>/history.sqlite`): listed, reopened, exported, wiped for real.
+
+Wiping deletes the rows with SQLite's secure_delete on and then VACUUMs, so the file is rewritten and the
+old questions are not left in free pages.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS conversations (
+    id INTEGER PRIMARY KEY,
+    title TEXT NOT NULL,
+    created REAL NOT NULL,
+    updated REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS exchanges (
+    id INTEGER PRIMARY KEY,
+    conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    question TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    found INTEGER NOT NULL,
+    stopped INTEGER NOT NULL DEFAULT 0,
+    citations TEXT NOT NULL,
+    model TEXT NOT NULL,
+    timings TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS exchanges_conversation ON exchanges(conversation_id);
+"""
+
+
+@dataclass
+class Exchange:
+    """One question and its answer as saved."""
+
+    question: str
+    answer: str
+    found: bool
+    citations: list[dict[str, Any]]
+    model: str = ""
+    stopped: bool = False
+    timings: dict[str, Any] = field(default_factory=dict)
+    created: float = 0.0
+
+
+@dataclass
+class Conversation:
+    id: int
+    title: str
+    created: float
+    updated: float
+    exchanges: list[Exchange] = field(default_factory=list)
+
+
+class History:
+    """The conversation store. Safe to share between the UI thread and workers."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.execute("PRAGMA secure_delete=ON")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def start(self, title: str) -> int:
+        now = time.time()
+        with self._lock:
+            cursor = self._db.execute(
+                "INSERT INTO conversations (title, created, updated) VALUES (?, ?, ?)",
+                (title[:120], now, now),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def add(self, conversation_id: int, exchange: Exchange) -> None:
+        now = time.time()
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.execute(
+                "INSERT INTO exchanges (conversation_id, question, answer, found, stopped, citations, model, "
+                "timings, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    conversation_id,
+                    exchange.question,
+                    exchange.answer,
+                    int(exchange.found),
+                    int(exchange.stopped),
+                    json.dumps(exchange.citations),
+                    exchange.model,
+                    json.dumps(exchange.timings),
+                    now,
+                ),
+            )
+            self._db.execute("UPDATE conversations SET updated = ? WHERE id = ?", (now, conversation_id))
+            self._db.execute("COMMIT")
+
+    def conversations(self) -> list[Conversation]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, title, created, updated FROM conversations ORDER BY updated DESC"
+            ).fetchall()
+        return [Conversation(*row) for row in rows]
+
+    def load(self, conversation_id: int) -> Conversation | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT id, title, created, updated FROM conversations WHERE id = ?", (conversation_id,)
+            ).fetchone()
+            if row is None:
+                return None
+            rows = self._db.execute(
+                "SELECT question, answer, found, citations, model, stopped, timings, created FROM exchanges "
+                "WHERE conversation_id = ? ORDER BY id",
+                (conversation_id,),
+            ).fetchall()
+        conversation = Conversation(*row)
+        conversation.exchanges = [
+            Exchange(q, a, bool(f), json.loads(c), m, bool(s), json.loads(t), cr) for q, a, f, c, m, s, t, cr in rows
+        ]
+        return conversation
+
+    def delete(self, conversation_id: int) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+
+    def wipe(self) -> None:
+        """Forget every conversation and rewrite the file so nothing is left in it."""
+        with self._lock:
+            self._db.execute("DELETE FROM exchanges")
+            self._db.execute("DELETE FROM conversations")
+            self._db.execute("VACUUM")
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def to_markdown(conversation: Conversation) -> str:
+    """A conversation as Markdown, each answer followed by the pages it cites."""
+    stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime(conversation.created))
+    lines = [f"# {conversation.title}", "", f"_Fieldmind conversation, {stamp}_", ""]
+    for exchange in conversation.exchanges:
+        lines += [
+            f"## {exchange.question}",
+            "",
+            exchange.answer + (" _(stopped)_" if exchange.stopped else ""),
+            "",
+        ]
+        for n, citation in enumerate(exchange.citations, start=1):
+            where = f"{citation['doc']}, page {citation['page']}" if citation.get("page") else citation["doc"]
+            section = f" — {citation['section']}" if citation.get("section") else ""
+            quote = " ".join(str(citation.get("text", "")).split())
+            lines.append(f"{n}. {where}{section}")
+            if quote:
+                lines.append(f"   > {quote[:300]}")
+        lines.append("")
+    return "\n".join(lines)

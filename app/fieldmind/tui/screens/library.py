@@ -1,0 +1,144 @@
+"""The library: documents with pages, passages and source; add a path with progress; remove with confirmation."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Label, Log, ProgressBar
+
+from fieldmind.tui.screens.confirm import ConfirmScreen
+
+
+class LibraryScreen(Screen[None]):
+    BINDINGS = [
+        Binding(
+            "escape",
+            "back_or_cancel",
+            "Back / cancel",
+            id="library.back",
+            tooltip="Cancel an ingest, or go back",
+        ),
+        Binding("a", "add", "Add path", id="library.add", tooltip="Ingest a file or folder"),
+        Binding("delete,d", "remove", "Remove", id="library.remove", tooltip="Remove the selected document"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._cancel = threading.Event()
+        self._ingesting = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="library"):
+            yield DataTable(id="documents", cursor_type="row", zebra_stripes=True)
+            yield Input(placeholder="Path of a file or folder to add, then Enter", id="path")
+            yield ProgressBar(id="progress", show_eta=False)
+            yield Label("", id="progress-label")
+            yield Log(id="errors", max_lines=500)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#documents", DataTable)
+        table.add_columns("Document", "Pages", "Passages", "Source")
+        self.query_one("#errors", Log).border_title = "Problems"
+        self.query_one("#progress", ProgressBar).display = False
+        self.refresh_documents()
+        table.focus()
+
+    def refresh_documents(self) -> None:
+        table = self.query_one("#documents", DataTable)
+        table.clear()
+        services: Any = self.app.services  # type: ignore[attr-defined]
+        if services is None:
+            return
+        for doc in services.knowledge.documents():
+            table.add_row(doc.name, str(doc.pages or "—"), str(doc.chunks), doc.source, key=doc.id)
+        table.border_title = f"Documents ({table.row_count})"
+
+    def action_add(self) -> None:
+        self.query_one("#path", Input).focus()
+
+    @on(Input.Submitted, "#path")
+    def add_path(self, event: Input.Submitted) -> None:
+        raw = event.value.strip()
+        if not raw or self._ingesting:
+            return
+        event.input.clear()
+        self._cancel.clear()
+        self._ingesting = True
+        self.query_one("#progress", ProgressBar).display = True
+        self.query_one("#errors", Log).clear()
+        self.ingest(Path(raw).expanduser())
+
+    @work(thread=True, exclusive=True, group="ingest", exit_on_error=False)
+    def ingest(self, path: Path) -> None:
+        app: Any = self.app
+        bar = self.query_one("#progress", ProgressBar)
+        label = self.query_one("#progress-label", Label)
+
+        def progress(event: Any) -> None:
+            app.call_from_thread(bar.update, total=event.files_total, progress=event.files_done)
+            app.call_from_thread(
+                label.update,
+                f"{event.files_done}/{event.files_total} files, {event.chunks} passages — {Path(event.path).name}",
+            )
+
+        try:
+            app.call_from_thread(label.update, f"reading {path}…")
+            report = app.services.knowledge.ingest([path], progress=progress, cancelled=self._cancel.is_set)
+        except Exception as exc:
+            app.call_from_thread(self.notify, str(exc), title="Ingest failed", severity="error")
+            return
+        finally:
+            self._ingesting = False
+        log = self.query_one("#errors", Log)
+        for failure in report.failed:
+            app.call_from_thread(log.write_line, f"✗ {failure['path']}: {failure['error']}")
+        for warning in report.warnings:
+            app.call_from_thread(log.write_line, f"! {warning['path']}: {warning['warning']}")
+        summary = (
+            f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
+            f"removed {report.removed}, {report.chunks} passages"
+            + (f", {len(report.failed)} failed" if report.failed else "")
+            + (" — cancelled" if report.cancelled else "")
+        )
+        app.call_from_thread(label.update, summary)
+        app.call_from_thread(self.refresh_documents)
+        app.refresh_index_size()
+        app.call_from_thread(
+            app.notify,
+            summary,
+            title="Ingest finished",
+            severity="warning" if report.failed else "information",
+        )
+
+    def action_back_or_cancel(self) -> None:
+        if self._ingesting:
+            self._cancel.set()
+            self.notify("Stopping after the current file…")
+        else:
+            self.app.pop_screen()
+
+    def action_remove(self) -> None:
+        table = self.query_one("#documents", DataTable)
+        if table.row_count == 0:
+            return
+        row_key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        doc_id = str(row_key.value)
+        name = table.get_row(row_key)[0]
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                removed, _ = self.app.services.knowledge.remove([doc_id])  # type: ignore[attr-defined]
+                self.notify(f"Removed {name}" if removed else f"{name} was already gone")
+                self.refresh_documents()
+                self.app.refresh_index_size()  # type: ignore[attr-defined]
+
+        self.app.push_screen(ConfirmScreen(f"Remove {name} and its passages from the knowledge base?"), confirmed)

@@ -1,0 +1,83 @@
+"""The model catalogue: installed or not, size, whether it fits this machine, the active one; switch in place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Label
+
+
+class ModelsScreen(Screen[None]):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="models.back", tooltip="Back to the chat"),
+        Binding("enter", "use", "Use model", id="models.use", tooltip="Load the selected model and answer with it"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield DataTable(id="models", cursor_type="row", zebra_stripes=True)
+        yield Label("Enter loads the selected model; the current one keeps answering meanwhile.", id="models-note")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#models", DataTable)
+        table.add_columns("Model", "Size", "Installed", "Fits", "Active")
+        self.refresh_models()
+        table.focus()
+
+    def refresh_models(self) -> None:
+        from fieldmind.llm.catalog import fits
+
+        table = self.query_one("#models", DataTable)
+        table.clear()
+        services: Any = self.app.services  # type: ignore[attr-defined]
+        if services is None:
+            return
+        active = self.app.model_name or services.settings.model.name  # type: ignore[attr-defined]
+        for entry in services.catalog:
+            table.add_row(
+                entry.name,
+                f"{entry.size_bytes / 2**20:,.0f} MB",
+                "yes"
+                if services.catalog.is_installed(entry)
+                else "on first use"
+                if services.catalog.is_available(entry)
+                else "no (packages missing)",
+                "yes" if fits(entry) else "no",
+                "●" if entry.name == active else "",
+                key=entry.name,
+            )
+
+    def action_use(self) -> None:
+        table = self.query_one("#models", DataTable)
+        if table.row_count:
+            self._use(str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value))
+
+    @on(DataTable.RowSelected, "#models")
+    def row_selected(self, event: DataTable.RowSelected) -> None:
+        self._use(str(event.row_key.value))
+
+    def _use(self, name: str) -> None:
+        self.notify(f"Loading {name}…")
+        self.switch(name)
+
+    @work(thread=True, exclusive=True, group="model", exit_on_error=False)
+    def switch(self, name: str) -> None:
+        from fieldmind.settings import save_setting
+
+        app: Any = self.app
+        try:
+            engine = app.services.load_engine(name)  # the old engine keeps answering meanwhile
+            app.services.use_engine(engine)
+            save_setting(app.services.settings, "model.name", name)
+        except Exception as exc:
+            app.call_from_thread(app.notify, str(exc), title="Model not loaded", severity="error", timeout=20)
+            return
+        app.call_from_thread(setattr, app, "model_name", name)
+        app.call_from_thread(setattr, app, "tokens_per_s", 0.0)
+        app.call_from_thread(app.notify, f"Now answering with {name}.", title="Model ready")
+        app.call_from_thread(self.refresh_models)

@@ -1,0 +1,41 @@
+"""A cited passage in its page: the page's full text with the passage highlighted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Static
+
+
+class SourceScreen(ModalScreen[None]):
+    """Check an answer against the manual."""
+
+    BINDINGS = [Binding("escape,q", "dismiss", "Back", id="source.back", tooltip="Back to the answer")]
+
+    def __init__(self, context: Any) -> None:
+        super().__init__()
+        self.context = context
+
+    def compose(self) -> ComposeResult:
+        text = Text(self.context.text)
+        if self.context.start >= 0:
+            text.stylize("reverse bold", self.context.start, self.context.end)
+        with VerticalScroll(id="page") as scroll:
+            scroll.border_title = self.context.title
+            yield Static(text, id="page-text")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        page = self.query_one("#page", VerticalScroll)
+        page.focus()
+        if self.context.start > 0:
+            line = self.context.text.count("\n", 0, self.context.start)
+            self.call_after_refresh(page.scroll_to, 0, max(0, line - 3), animate=False)
+
+    def action_dismiss(self) -> None:  # type: ignore[override]
+        self.dismiss(None)

@@ -1,0 +1,29 @@
+"""The status bar: the model and its speed, the index size, sync state, and the offline indicator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.widgets import Static
+
+
+class StatusBar(Static):
+    """Follows the app's reactive state; never blocks."""
+
+    DEFAULT_CSS = """
+    StatusBar { height: 1; background: $boost; color: $text-muted; padding: 0 1; }
+    """
+
+    def on_mount(self) -> None:
+        for name in ("state", "model_name", "tokens_per_s", "index_size", "sync_state"):
+            self.watch(self.app, name, self._refresh_text, init=False)
+        self._refresh_text()
+
+    def _refresh_text(self, _value: Any = None) -> None:
+        app: Any = self.app
+        network = "● offline" if app.sync_state in ("offline", "idle", "") else f"◆ {app.sync_state}"
+        model = app.model_name or "no model"
+        speed = f" {app.tokens_per_s:.0f} tok/s" if app.tokens_per_s else ""
+        state = "" if app.state == "ready" else f" · {app.state}"
+        index = f" · {app.index_size}" if app.index_size else ""
+        self.update(f"{network} · {model}{speed}{index}{state}")

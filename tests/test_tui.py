@@ -1,0 +1,237 @@
+"""Pilot tests of every screen and flow of the terminal app (real index and embedder; scripted model
+where the test is about the UI, the real small model for the ask flow)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fakes import FakeScriptedEngine, services_factory
+from fieldmind.settings import load_settings
+from fieldmind.tui.app import FieldmindApp
+
+from conftest import DEMO_PDF, SMALL_MODEL
+from helpers import corrupt_pdf
+
+ANSWER = ["The oil change ", "interval is every ", "250 operating hours ", "or every 6 months."]
+QUESTION = "What is the oil change interval?"
+
+
+async def wait_until(pilot: Any, condition: Any, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        await pilot.pause(0.05)
+
+
+def make_app(isolated_home: Path, embedder: Any, engine: Any, gate: threading.Event | None = None, **kw: Any):  # type: ignore[no-untyped-def]
+    settings = load_settings(isolated_home, **kw)
+    return FieldmindApp(settings, services_factory(embedder, engine, gate))
+
+
+async def ask(pilot: Any, question: str = QUESTION) -> None:
+    pilot.app.screen.query_one("#question").value = question
+    await pilot.press("enter")
+
+
+def exchanges(app: FieldmindApp) -> list[Any]:
+    return list(app.chat_screen().query("ExchangeView"))  # type: ignore[union-attr]
+
+
+async def test_screen_paints_and_takes_a_question_before_the_model_is_loaded(isolated_home, embedder) -> None:  # type: ignore[no-untyped-def]
+    gate = threading.Event()
+    app = make_app(isolated_home, embedder, FakeScriptedEngine(ANSWER), gate)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert app.screen.query_one("#question").has_focus
+        await pilot.press(*"oil")
+        assert app.screen.query_one("#question").value == "oil"
+        assert app.state != "ready"
+        app.screen.query_one("#question").value = ""
+        await ask(pilot)
+        await wait_until(pilot, lambda: "waiting for the model" in str(exchanges(app)[0].query_one(".answer").render()))
+        gate.set()
+        await wait_until(pilot, lambda: exchanges(app)[0].answer is not None)
+        answer = exchanges(app)[0].answer
+        assert answer.found and "250" in answer.text
+        assert answer.citations[0].page == 6
+
+
+async def test_sources_show_before_the_first_word(isolated_home, embedder) -> None:  # type: ignore[no-untyped-def]
+    engine = FakeScriptedEngine(ANSWER)
+    engine.first_token.clear()
+    app = make_app(isolated_home, embedder, engine)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: app.state == "ready")
+        await ask(pilot)
+        sources = app.screen.query_one("#sources")
+        await wait_until(pilot, lambda: sources.option_count > 0)
+        assert exchanges(app)[0].text == ""  # no word yet
+        engine.first_token.set()
+        await wait_until(pilot, lambda: exchanges(app)[0].answer is not None)
+        first = sources.get_option_at_index(0).prompt
+        assert "✓" in str(first) and "p. 6" in str(first)
+
+
+async def test_escape_stops_the_answer_and_keeps_what_was_written(isolated_home, embedder) -> None:  # type: ignore[no-untyped-def]
+    engine = FakeScriptedEngine(["word "] * 150, delay=0.05)
+    app = make_app(isolated_home, embedder, engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.state == "ready")
+        await ask(pilot)
+        await wait_until(pilot, lambda: exchanges(app)[0].text.count("word") >= 3)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: exchanges(app)[0].answer is not None, timeout=5)
+        answer = exchanges(app)[0].answer
+        assert answer.stopped and answer.text.startswith("word")
+        assert answer.timings.tokens < 100
+        assert "[stopped]" in str(exchanges(app)[0].query_one(".answer").render())
+        assert app.screen.query_one("#question").has_focus
+        engine.pieces = ANSWER
+        engine.delay = 0
+        await ask(pilot)  # ready again at once
+        await wait_until(pilot, lambda: len(exchanges(app)) == 2 and exchanges(app)[1].answer is not None)
+        assert exchanges(app)[1].answer.found
+
+
+async def test_enter_on_a_source_opens_its_page_with_the_passage_highlighted(isolated_home, embedder) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(isolated_home, embedder, FakeScriptedEngine(ANSWER))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.state == "ready")
+        await ask(pilot)
+        await wait_until(pilot, lambda: exchanges(app)[0].answer is not None)
+        await pilot.press("ctrl+s", "enter")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "SourceScreen")
+        context = app.screen.context
+        assert context.title == "gx7500-generator-manual.pdf, page 6"
+        assert "5.4 Adjusting the V-belt" in context.text  # the whole page, not just the passage
+        assert "250 operating hours" in context.text[context.start : context.end]
+        await pilot.press("escape")
+        assert type(app.screen).__name__ == "ChatScreen"
+
+
+async def test_library_ingests_with_progress_shows_errors_and_removes_with_confirmation(  # type: ignore[no-untyped-def]
+    isolated_home, embedder, tmp_path: Path
+) -> None:
+    folder = tmp_path / "manuals"
+    folder.mkdir()
+    (folder / "pump.md").write_text("# Pump\n\nThe HT-9 impeller nut torque is 42 N.m.\n")
+    corrupt_pdf(folder / "broken.pdf")
+    app = make_app(isolated_home, embedder, FakeScriptedEngine(ANSWER))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.state == "ready")
+        await pilot.press("f2")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "LibraryScreen")
+        table = app.screen.query_one("#documents")
+        assert table.row_count == 1  # the demo manual
+        await pilot.press("a")
+        app.screen.query_one("#path").value = str(folder)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: table.row_count == 2)
+        await wait_until(pilot, lambda: "broken.pdf" in "\n".join(app.screen.query_one("#errors").lines))
+        assert app.screen.query_one("#progress").progress == 2
+        assert "not a readable PDF" in "\n".join(app.screen.query_one("#errors").lines)
+        table.move_cursor(row=[str(r[0]) for r in (table.get_row_at(i) for i in range(2))].index("pump.md"))
+        table.focus()
+        await pilot.press("d")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "ConfirmScreen")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: table.row_count == 1)
+        assert [d.name for d in app.services.knowledge.documents()] == [DEMO_PDF.name]
+
+
+async def test_models_screen_switches_while_the_old_model_keeps_answering(isolated_home, embedder) -> None:  # type: ignore[no-untyped-def]
+    old = FakeScriptedEngine(ANSWER, name="qwen2.5-coder-0.5b-instruct")
+    new = FakeScriptedEngine(ANSWER, name=SMALL_MODEL)
+    gate = threading.Event()
+    app = make_app(isolated_home, embedder, old)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: app.state == "ready")
+        services = app.services
+
+        def slow_load(name: str, progress: Any = None) -> Any:
+            gate.wait(timeout=30)
+            return new
+
+        services.load_engine = slow_load
+        await pilot.press("f3")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "ModelsScreen")
+        table = app.screen.query_one("#models")
+        names = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+        assert {"qwen2.5-coder-0.5b-instruct", SMALL_MODEL} <= set(names)
+        table.move_cursor(row=names.index(SMALL_MODEL))
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert services.active_engine is old and not old.closed  # still answering while the new one loads
+        gate.set()
+        await wait_until(pilot, lambda: app.model_name == SMALL_MODEL)
+        assert services.active_engine is new and old.closed
+        assert load_settings(isolated_home).model.name == SMALL_MODEL
+
+
+async def test_history_is_saved_reopened_exported_and_wiped(isolated_home, embedder) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(isolated_home, embedder, FakeScriptedEngine(ANSWER))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.state == "ready")
+        await ask(pilot)
+        await wait_until(pilot, lambda: exchanges(app)[0].answer is not None)
+        await pilot.press("ctrl+n")
+        assert exchanges(app) == []
+        await pilot.press("f4")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "HistoryScreen")
+        listing = app.screen.query_one("#conversations")
+        assert listing.option_count == 1 and QUESTION in str(listing.get_option_at_index(0).prompt)
+        listing.highlighted = 0
+        await pilot.press("e")
+        exported = (isolated_home / "exports").glob("*.md")
+        markdown = next(exported).read_text()
+        assert "250 operating hours" in markdown and "gx7500-generator-manual.pdf, page 6" in markdown
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "ChatScreen" and len(exchanges(app)) == 1)
+        await pilot.press("f4")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "HistoryScreen")
+        await pilot.press("w")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: app.screen.query_one("#conversations").option_count == 0)
+    data = (isolated_home / "history.sqlite").read_bytes()
+    assert b"oil change interval" not in data
+
+
+async def test_palette_keymap_and_theme(isolated_home, embedder) -> None:  # type: ignore[no-untyped-def]
+    from fieldmind.tui.commands import ACTIONS
+
+    app = make_app(isolated_home, embedder, FakeScriptedEngine(ANSWER), ui={"keymap": {"app.library": "f6"}})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.state == "ready")
+        chat = app.chat_screen()
+        for _, action, _ in ACTIONS:
+            target = chat if action.startswith("chat_") else app
+            name = action.removeprefix("chat_")
+            assert hasattr(target, f"action_{name}"), action
+        await pilot.press("f6")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "LibraryScreen")
+        await pilot.press("escape")
+        theme = app.theme
+        await pilot.press("ctrl+t")
+        assert app.theme != theme
+        ids = {b.id for b in app.BINDINGS} | {b.id for b in chat.BINDINGS}
+        assert {"app.quit", "app.library", "app.models", "app.history", "chat.stop"} <= ids
+        assert all(b.tooltip for b in app.BINDINGS)
+
+
+@pytest.mark.model
+async def test_ask_flow_with_the_real_small_model(isolated_home, embedder, small_engine) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(isolated_home, embedder, small_engine, model={"name": SMALL_MODEL})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.state == "ready", timeout=60)
+        assert app.model_name == SMALL_MODEL
+        await ask(pilot)
+        await wait_until(pilot, lambda: exchanges(app)[0].answer is not None, timeout=120)
+        answer = exchanges(app)[0].answer
+        assert answer.model == SMALL_MODEL and answer.timings.tokens > 0
+        assert app.screen.query_one("#sources").option_count == 3
+        assert app.services.history.conversations()[0].title == QUESTION
+    small_engine.load()  # the app closed it on exit; other tests share it
