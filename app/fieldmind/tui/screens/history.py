@@ -15,6 +15,10 @@ from textual.widgets.option_list import Option
 from fieldmind.tui.screens.confirm import ConfirmScreen
 
 
+def stamp(timestamp: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
+
+
 class HistoryScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="history.back", tooltip="Back to the chat"),
@@ -37,8 +41,7 @@ class HistoryScreen(Screen[None]):
         services: Any = self.app.services  # type: ignore[attr-defined]
         conversations = services.history.conversations() if services is not None else []
         for conversation in conversations:
-            stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime(conversation.updated))
-            listing.add_option(Option(f"{stamp}  {conversation.title}", id=str(conversation.id)))
+            listing.add_option(Option(f"{stamp(conversation.updated)}  {conversation.title}", id=str(conversation.id)))
         listing.border_title = f"Conversations ({len(conversations)})"
 
     @on(OptionList.OptionSelected, "#conversations")

@@ -1,0 +1,57 @@
+"""The real app in a real terminal (tmux): launch, type a question, get a cited answer, quit."""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from conftest import fieldmind_command
+
+
+def _pane(session: str) -> str:
+    return subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout
+
+
+def _wait_for(session: str, condition, timeout: float) -> str:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while True:
+        screen = _pane(session)
+        if condition(screen):
+            return screen
+        assert time.monotonic() < deadline, f"timed out; the screen was:\n{screen}"
+        time.sleep(0.2)
+
+
+@pytest.mark.model
+@pytest.mark.skipif(not shutil.which("tmux"), reason="tmux is not installed")
+def test_launch_to_a_cited_answer_in_tmux(isolated_home: Path, models_dir: Path) -> None:
+    session = f"fieldmind-{uuid.uuid4().hex[:8]}"
+    command = " ".join(
+        [
+            "env",
+            f"FIELDMIND_HOME={shlex.quote(str(isolated_home))}",
+            f"FIELDMIND_MODEL__DIR={shlex.quote(str(models_dir))}",
+            "TERM=xterm-256color",
+            *map(shlex.quote, fieldmind_command()),
+        ]
+    )
+    started = time.monotonic()
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "100", "-y", "30", command], check=True)
+    try:
+        _wait_for(session, lambda s: "Ask about your manuals" in s, timeout=15)
+        painted = time.monotonic() - started
+        subprocess.run(["tmux", "send-keys", "-t", session, "What is the oil change interval?", "Enter"], check=True)
+        screen = _wait_for(session, lambda s: "page 6" in s and "250" in s, timeout=180)
+        assert "gx7500-generator-manual.pdf" in screen
+        assert "qwen2.5-coder-0.5b" in screen  # the status bar names the model
+        assert painted < 10  # a generous bound here; bench/ measures start-up precisely
+        subprocess.run(["tmux", "send-keys", "-t", session, "C-q"], check=True)
+        _wait_for(session, lambda s: "Ask about your manuals" not in s, timeout=15)
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
