@@ -52,6 +52,15 @@ class KnowledgeSettings(BaseModel):
     chroma_port: int = 8000
 
 
+class TrustedKey(BaseModel):
+    """A publisher key this device accepts."""
+
+    id: str
+    key: str
+    """The Ed25519 public key, base64."""
+    added: str
+
+
 class SyncSettings(BaseModel):
     """Where knowledge updates come from, and which publishers to believe."""
 
@@ -61,6 +70,8 @@ class SyncSettings(BaseModel):
     """How often the connectivity monitor looks for the source (it backs off when unreachable)."""
     max_pack_mb: float = 2048.0
     """A pack larger than this is refused before download (endless-data protection)."""
+    trusted_keys: list[TrustedKey] = []
+    """Publisher keys whose signatures this device believes (`fieldmind trust add`)."""
 
 
 class UISettings(BaseModel):

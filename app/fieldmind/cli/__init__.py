@@ -13,6 +13,7 @@ from fieldmind.cli.common import home_option
 from fieldmind.cli.evaluate import evaluate
 from fieldmind.cli.knowledge import docs, ingest, remove, search
 from fieldmind.cli.models import models
+from fieldmind.cli.sync import pack, sync, trust
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -30,7 +31,7 @@ def cli(ctx: click.Context, home: str | None) -> None:
         run_tui(home)
 
 
-for command in (ingest, docs, remove, search, ask, models, evaluate):
+for command in (ingest, docs, remove, search, ask, models, evaluate, sync, pack, trust):
     cli.add_command(command)
 
 

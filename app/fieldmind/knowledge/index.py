@@ -35,9 +35,16 @@ class KnowledgeBase:
     """The documents this device knows, over the current index generation."""
 
     def __init__(
-        self, index_dir: Path, settings: KnowledgeSettings | None = None, embedder: Embedder | None = None
+        self,
+        index_dir: Path,
+        settings: KnowledgeSettings | None = None,
+        embedder: Embedder | None = None,
+        generation: str | None = None,
     ) -> None:
         self.index_dir = index_dir
+        self.pinned = generation
+        """A fixed generation (a sync building the next one); None follows `index/CURRENT`."""
+        self.generation: str | None = None
         self.settings = settings or KnowledgeSettings()
         self.embedder = embedder or Embedder()
         self._store: Store | None = None
@@ -46,8 +53,13 @@ class KnowledgeBase:
 
     @property
     def store(self) -> Store:
+        switched = self.pinned is None and current_generation(self.index_dir) != self.generation
+        if self._store is not None and switched:  # a sync switched generations: follow it
+            self._store.close()
+            self._store = None
         if self._store is None:
-            generation = current_generation(self.index_dir)
+            generation = self.pinned or current_generation(self.index_dir)
+            self.generation = generation
             backend = None
             if self.settings.backend == "http":
                 from fieldmind.knowledge.vectors import VectorStore
@@ -103,6 +115,13 @@ class KnowledgeBase:
         return self._writing_marker().exists()
 
     # -- ingest ------------------------------------------------------------------------------------------
+    def write_lock(self) -> Any:
+        """Held while writing: an ingest and a sync never write the index at the same time."""
+        from filelock import FileLock
+
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        return FileLock(str(self.index_dir / "write.lock"))
+
     def ingest(
         self,
         paths: Iterable[Path],
@@ -111,6 +130,16 @@ class KnowledgeBase:
         source: str = LOCAL,
     ) -> IngestReport:
         """Add, update or remove documents so the index matches `paths` (files and folders)."""
+        with self.write_lock():
+            return self._ingest(paths, progress, cancelled, source)
+
+    def _ingest(
+        self,
+        paths: Iterable[Path],
+        progress: ProgressCallback | None,
+        cancelled: Callable[[], bool],
+        source: str,
+    ) -> IngestReport:
         report = IngestReport()
         if self.interrupted():
             self.reconcile()

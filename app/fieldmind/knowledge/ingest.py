@@ -110,6 +110,20 @@ class _Prepared:
     pages: list[tuple[int | None, str | None, str]]
 
 
+def _named_view(stored: Path, name: str) -> Path:
+    """Library files are named by hash; parsers pick the format by extension, so give them one."""
+    suffix = Path(name).suffix.lower()
+    view = stored.with_name(stored.name + suffix)
+    if not view.exists():
+        try:
+            view.hardlink_to(stored)
+        except OSError:
+            import shutil
+
+            shutil.copyfile(stored, view)
+    return view
+
+
 def page_views(segments: Iterable[Segment]) -> list[tuple[int | None, str | None, str]]:
     """The text of each page (or, without pages, of each section), for showing a passage in context."""
     views: dict[tuple[int | None, str | None], list[str]] = {}
@@ -132,9 +146,10 @@ class IngestBatch:
         self.pending: list[_Prepared] = []
         self.max_bytes = int(kb.settings.max_file_mb * 2**20)
 
-    def add(self, path: Path, source: str) -> None:
+    def add(self, path: Path, source: str, identity: tuple[str, str, str] | None = None) -> None:
+        """Prepare one file; `identity` (id, name, path) names a document that is not a local file (a pack's)."""
         try:
-            prepared = self._prepare(path, source)
+            prepared = self._prepare(path, source, identity)
         except InputError as exc:
             self._fail(path, exc.reason)
             return
@@ -154,11 +169,12 @@ class IngestBatch:
         if sum(len(p.chunks) for p in self.pending) >= EMBED_BATCH:
             self.flush()
 
-    def _prepare(self, path: Path, source: str) -> _Prepared | None:
+    def _prepare(self, path: Path, source: str, identity: tuple[str, str, str] | None) -> _Prepared | None:
         real = path.resolve()
-        if kind_of(real) is None:
-            parse(real)  # raises the "unsupported file type" error, naming the file
-        doc_id = document_id(source, str(real))
+        doc_id, name, shown_path = identity or (document_id(source, str(real)), real.name, str(real))
+        if kind_of(Path(name)) is None:
+            parse(Path(name))  # raises the "unsupported file type" error, naming the file
+        real = real if identity is None else _named_view(real, name)
         sha = sha256_of(real)
         existing = self.kb.document(doc_id)
         if existing and existing.sha256 == sha:
@@ -168,8 +184,8 @@ class IngestBatch:
         chunks = chunk_segments(parsed.segments, settings.chunk_words, settings.chunk_overlap_words)
         record = DocumentRecord(
             id=doc_id,
-            name=real.name,
-            path=str(real),
+            name=name,
+            path=shown_path,
             source=source,
             sha256=sha,
             size=real.stat().st_size,

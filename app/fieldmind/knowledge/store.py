@@ -56,6 +56,12 @@ CREATE INDEX IF NOT EXISTS pages_doc ON pages(doc_id, page);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     text, section, content='chunks', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2'
 );
+CREATE TABLE IF NOT EXISTS packs (
+    name TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    files INTEGER NOT NULL,
+    applied_at REAL NOT NULL
+);
 CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
     INSERT INTO chunks_fts(rowid, text, section) VALUES (new.id, new.text, new.section);
 END;
@@ -312,6 +318,29 @@ class Store:
             rows = self._db.execute(f"SELECT id, section, text FROM chunks WHERE id IN ({marks})", part)
             out.extend((int(r[0]), r[1], str(r[2])) for r in rows)
         return out
+
+    def update_source(self, doc_id: str, source: str) -> None:
+        with self._transaction():
+            self._db.execute("UPDATE documents SET source = ? WHERE id = ?", (source, doc_id))
+
+    def pack_versions(self) -> dict[str, int]:
+        """The version of each knowledge pack this generation holds."""
+        return {str(r[0]): int(r[1]) for r in self._db.execute("SELECT name, version FROM packs")}
+
+    def set_pack(self, name: str, version: int, files: int) -> None:
+        with self._transaction():
+            self._db.execute(
+                "INSERT OR REPLACE INTO packs (name, version, files, applied_at) VALUES (?, ?, ?, ?)",
+                (name, version, files, time.time()),
+            )
+
+    def copy_catalog_to(self, target: Path) -> None:
+        """A consistent copy of the catalogue (SQLite's online backup), for a new generation."""
+        destination = sqlite3.connect(target)
+        try:
+            self._db.backup(destination)
+        finally:
+            destination.close()
 
     def chunk_ids(self) -> set[int]:
         return {int(r[0]) for r in self._db.execute("SELECT id FROM chunks")}

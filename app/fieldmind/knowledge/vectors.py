@@ -83,6 +83,14 @@ class VectorStore:
         scores = matrix @ np.asarray(vector, dtype=np.float32)
         return {int(i): float(s) for i, s in zip(got["ids"], scores, strict=True)}
 
+    def vectors(self, ids: Sequence[int]) -> Any:
+        """The stored vectors of `ids`, in that order (for copying them into a new generation)."""
+        import numpy as np
+
+        got = self._collection.get(ids=[str(i) for i in ids], include=["embeddings"])
+        by_id = {int(i): e for i, e in zip(got["ids"], got["embeddings"], strict=True)}
+        return np.asarray([by_id[i] for i in ids], dtype=np.float32)
+
     def count(self) -> int:
         return int(self._collection.count())
 

@@ -1,0 +1,138 @@
+"""The signed site index: what packs exist, their versions, and every file's path, sha256 and length.
+
+One signed document covers everything a device fetches, so files cannot be mixed from two versions (each
+is pinned by its hash), lengths bound every download (no endless data), and `expires` stops a frozen site
+from being believed forever. Signatures are over canonical JSON of the `signed` part.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import Literal
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from fieldmind.sync import keys
+
+INDEX_FILE = "fieldmind-site.json"
+FILES_DIR = "files"
+MAX_INDEX_BYTES = 16 * 2**20
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_SAFE_EXTRA = set(" ._()+-,")
+
+
+class MetadataError(Exception):
+    """The site's metadata cannot be believed; the reason says why."""
+
+
+def check_path(path: str) -> str:
+    """A file's path in a pack: relative, plain components, nothing that could escape or hide."""
+    if not path or len(path) > 255 or path.startswith("/") or "\\" in path:
+        raise ValueError(f"unsafe path {path!r}: must be relative, '/'-separated")
+    for part in path.split("/"):
+        if part in ("", ".", "..") or part.startswith((".", "-")):
+            raise ValueError(f"unsafe path {path!r}: component {part!r}")
+        if any(not (ch.isalnum() or ch in _SAFE_EXTRA) for ch in part):
+            raise ValueError(f"unsafe path {path!r}: odd characters")
+    return path
+
+
+class PackFile(BaseModel):
+    path: str
+    sha256: str
+    length: int = Field(ge=0)
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        return check_path(value)
+
+    @field_validator("sha256")
+    @classmethod
+    def _sha(cls, value: str) -> str:
+        if not _SHA256.match(value):
+            raise ValueError("sha256 must be 64 lower-case hex digits")
+        return value
+
+
+class PackEntry(BaseModel):
+    version: int = Field(ge=1)
+    published: datetime
+    files: list[PackFile]
+
+    @field_validator("files")
+    @classmethod
+    def _unique(cls, value: list[PackFile]) -> list[PackFile]:
+        if len({f.path for f in value}) != len(value):
+            raise ValueError("a path appears twice")
+        return value
+
+
+class SiteIndex(BaseModel):
+    type: Literal["fieldmind-site"] = "fieldmind-site"
+    spec: Literal[1] = 1
+    serial: int = Field(ge=1)
+    """Goes up with every publication of the site."""
+    issued: datetime
+    expires: datetime
+    packs: dict[str, PackEntry]
+
+    @field_validator("packs")
+    @classmethod
+    def _names(cls, value: dict[str, PackEntry]) -> dict[str, PackEntry]:
+        for name in value:
+            if not _NAME.match(name):
+                raise ValueError(f"bad pack name {name!r}")
+        return value
+
+    def expired(self, now: datetime) -> bool:
+        return now >= self.expires
+
+
+def canonical(data: object) -> bytes:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def sign_index(index: SiteIndex, private: Ed25519PrivateKey) -> bytes:
+    signed = index.model_dump(mode="json")
+    signature = {"keyid": keys.key_id(private.public_key()), "sig": keys.sign(private, canonical(signed))}
+    return json.dumps({"signed": signed, "signatures": [signature]}, indent=1, ensure_ascii=False).encode("utf-8")
+
+
+def verify_index(raw: bytes, trusted: dict[str, Ed25519PublicKey]) -> SiteIndex:
+    """Believe the index only when a trusted key signed exactly these bytes of `signed`, and it is well formed."""
+    if len(raw) > MAX_INDEX_BYTES:
+        raise MetadataError(f"index larger than {MAX_INDEX_BYTES} bytes")
+    if not trusted:
+        raise MetadataError("no publisher key is trusted on this device (fieldmind trust add PUBFILE)")
+    try:
+        document = json.loads(raw)
+        signed, signatures = document["signed"], document["signatures"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise MetadataError(f"index is not signed metadata ({exc})") from exc
+    if not isinstance(signatures, list) or not signatures:
+        raise MetadataError("index carries no signature")
+    payload = canonical(signed)
+    good = [
+        s
+        for s in signatures
+        if isinstance(s, dict)
+        and s.get("keyid") in trusted
+        and isinstance(s.get("sig"), str)
+        and keys.verify(trusted[s["keyid"]], payload, s["sig"])
+    ]
+    if not good:
+        ids = ", ".join(str(s.get("keyid", "?"))[:12] for s in signatures if isinstance(s, dict))
+        raise MetadataError(f"no valid signature by a trusted publisher key (signed by: {ids or 'nobody'})")
+    try:
+        return SiteIndex.model_validate(signed)
+    except ValidationError as exc:
+        raise MetadataError(f"index is malformed: {exc.errors()[0]['msg']}") from exc
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
