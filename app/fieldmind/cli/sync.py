@@ -87,8 +87,9 @@ def pack() -> None:
 
 @pack.command("keygen")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@home_option
 @reports_errors
-def keygen(out_dir: Path) -> None:
+def keygen(out_dir: Path, home: str | None) -> None:
     """Write DIR/publisher.key (private, keep it safe) and DIR/publisher.pub (give it to devices)."""
     from fieldmind.sync import keys
 
@@ -104,8 +105,11 @@ def keygen(out_dir: Path) -> None:
 @click.option("--key", "key_file", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--out", "site", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--expires-days", default=30.0, type=click.FloatRange(min=0.0, min_open=True))
+@home_option
 @reports_errors
-def build(src_dir: Path, name: str, version: int, key_file: Path, site: Path, expires_days: float) -> None:
+def build(
+    src_dir: Path, name: str, version: int, key_file: Path, site: Path, expires_days: float, home: str | None
+) -> None:
     """Sign every document under SRC_DIR as pack NAME version N on the static site SITE_DIR."""
     from fieldmind.sync.pack import build as build_pack
 

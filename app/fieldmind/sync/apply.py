@@ -48,6 +48,8 @@ class PackChange:
     updated: int = 0
     removed: int = 0
     failed: list[dict[str, str]] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    """Ids of the documents added or replaced (verification looks them up)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -112,6 +114,7 @@ def _apply_pack(target: KnowledgeBase, change: PackChange, paths: SyncPaths) -> 
             target.store.update_source(record.id, source)
             continue
         identity = (document_id(key, path), Path(path).name, path)
+        change.changed.append(identity[0])
         batch.add(paths.library / item.sha256, source, identity)
     batch.flush()
     change.added, change.updated = report.added, report.updated
@@ -133,9 +136,8 @@ def verify(target: KnowledgeBase, changes: list[PackChange]) -> None:
     chunk_ids = store.chunk_ids()
     if store.vectors.count() != len(chunk_ids):
         raise FieldmindError("verification failed: passages and vectors differ in number")
-    probes = [
-        d for change in changes for d in store.documents() if d.source == pack_source(change.name, change.version)
-    ]
+    changed = {doc_id for change in changes for doc_id in change.changed}
+    probes = [d for d in store.documents() if d.id in changed]
     for doc in probes[:3]:
         chunks = store.page_chunks(doc.id, None) or [
             c for page in range(1, (doc.pages or 0) + 1) for c in store.page_chunks(doc.id, page)

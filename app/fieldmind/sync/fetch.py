@@ -43,9 +43,13 @@ class Source(Protocol):
     def fetch_file(self, sha256: str, length: int, dest: Path, progress: ByteProgress | None = None) -> None: ...
 
 
-def _finish(partial: Path, dest: Path, sha256: str, length: int) -> None:
+def _finish(partial: Path, dest: Path, sha256: str, length: int, complete: bool = False) -> None:
+    """Check and move into place; `complete` means the source had no more (a short file is then wrong)."""
     size = partial.stat().st_size
     if size != length:
+        if complete:
+            partial.unlink(missing_ok=True)
+            raise IntegrityError(f"{sha256[:12]}: file is {size} bytes, the signed index says {length}")
         raise TransientError(f"{sha256[:12]}: got {size} of {length} bytes")
     digest = hashlib.sha256()
     with partial.open("rb") as handle:
@@ -84,7 +88,7 @@ class HttpSource:
             response = self._client.head(f"{self.url}/{INDEX_FILE}", timeout=5.0)
         except httpx.HTTPError:
             return False
-        return response.status_code < 500
+        return response.status_code == 200
 
     def fetch_index(self) -> bytes:
         import httpx
@@ -192,7 +196,7 @@ class FolderSource:
         except OSError as exc:
             partial.unlink(missing_ok=True)
             raise TransientError(f"{source}: {exc.strerror or exc} (was the stick removed?)") from exc
-        _finish(partial, dest, sha256, length)
+        _finish(partial, dest, sha256, length, complete=True)
 
 
 def open_source(spec: str) -> HttpSource | FolderSource:
