@@ -235,3 +235,36 @@ async def test_ask_flow_with_the_real_small_model(isolated_home, embedder, small
         assert app.screen.query_one("#sources").option_count == 3
         assert app.services.history.conversations()[0].title == QUESTION
     small_engine.load()  # the app closed it on exit; other tests share it
+
+
+async def test_sync_from_the_app_shows_state_and_what_changed(isolated_home, embedder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from sync_helpers import DOCS_V1, Publisher, trust
+
+    publisher = Publisher(tmp_path / "publisher")
+    publisher.publish(1, DOCS_V1)
+    trust(isolated_home, publisher.public)
+    app = make_app(
+        isolated_home,
+        embedder,
+        FakeScriptedEngine(ANSWER),
+        sync={"source": str(publisher.site), "check_interval_s": 3600},
+    )
+    states: list[str] = []
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.watch(app, "sync_state", lambda value: states.append(value))
+        await wait_until(pilot, lambda: app.state == "ready")
+        await wait_until(pilot, lambda: app.sync_state.startswith("up to date"), timeout=60)  # the monitor synced
+        assert any(s.startswith("downloading") for s in states) and "applying" in states
+        assert "up to date as of" in str(app.screen.query_one("#status").render())
+        notes = [n.message for n in app._notifications]
+        assert any("Applied pumps v1 (+3" in note for note in notes)
+        await pilot.press("f2")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "LibraryScreen")
+        sources = {str(app.screen.query_one("#documents").get_row_at(i)[3]) for i in range(4)}
+        assert sources == {"local", "pack:pumps@1"}
+        await pilot.press("escape")
+        await app.run_action("sync_log")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "AuditScreen" and app.screen.query("#audit"))
+        await pilot.pause(0.2)
+        lines = "\n".join(app.screen.query_one("#audit").lines)
+        assert "applied  pumps v1" in lines and "pump.md" in lines

@@ -52,6 +52,8 @@ class FieldmindApp(App[None]):
     tokens_per_s: reactive[float] = reactive(0.0)
     index_size: reactive[str] = reactive("")
     sync_state: reactive[str] = reactive("offline")
+    """idle / offline, checking, downloading n/m, applying, up to date as of …, rejected: …"""
+    sync_progress: reactive[tuple[int, int]] = reactive((0, 0))
 
     def __init__(self, settings: Settings, services_factory: ServicesFactory = _default_services) -> None:
         super().__init__()
@@ -89,6 +91,7 @@ class FieldmindApp(App[None]):
             services.use_engine(engine)
             self._set("model_name", engine.model.name)
             self._set("state", "ready")
+            self.call_from_thread(self.start_monitor)
         except Exception as exc:  # shown to the user; the app stays open
             self.failed = str(exc)
             self._set("state", f"error: {exc}")
@@ -97,6 +100,8 @@ class FieldmindApp(App[None]):
             self.ready.set()
 
     def on_unmount(self) -> None:
+        if getattr(self, "_monitor", None) is not None:
+            self._monitor.stop()
         if self.services is not None:
             self.services.close()
 
@@ -133,6 +138,26 @@ class FieldmindApp(App[None]):
         chat = self.chat_screen()
         if chat is not None:
             chat.new_conversation()
+
+    def start_monitor(self) -> None:
+        """Sync by itself when the configured source becomes reachable (a link, a USB stick)."""
+        source = self.settings.sync.source
+        if not source or getattr(self, "_monitor", None) is not None:
+            return
+        from fieldmind.sync.monitor import ConnectivityMonitor
+
+        self._monitor = ConnectivityMonitor(
+            source,
+            on_reachable=lambda: self.call_from_thread(self.run_sync),
+            on_state=lambda text: self.call_from_thread(setattr, self, "sync_state", text),
+            interval=self.settings.sync.check_interval_s,
+        )
+        self._monitor.start()
+
+    def action_sync_log(self) -> None:
+        from fieldmind.tui.screens.audit import AuditScreen
+
+        self.push_screen(AuditScreen())
 
     def action_sync_now(self) -> None:
         if not self.settings.sync.source:

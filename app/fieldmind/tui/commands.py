@@ -20,6 +20,7 @@ ACTIONS = [
     ),
     ("Stop the answer", "chat_stop", "Stop the answer being written"),
     ("Sync knowledge now", "sync_now", "Check the configured source for signed updates"),
+    ("Sync audit log", "sync_log", "What sync fetched and applied, with hashes"),
     ("Quit", "quit", "Leave Fieldmind"),
 ]
 

@@ -11,6 +11,11 @@ def sync_in_worker(app: Any) -> None:
 
     def state(text: str) -> None:
         app.call_from_thread(setattr, app, "sync_state", text)
+        if text.startswith("downloading "):
+            done, total = (int(n) for n in text.split()[1].split("/"))
+            app.call_from_thread(setattr, app, "sync_progress", (done, total))
+        else:
+            app.call_from_thread(setattr, app, "sync_progress", (0, 0))
 
     try:
         result = run_sync(app.services, progress=state)

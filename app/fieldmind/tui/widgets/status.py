@@ -15,13 +15,17 @@ class StatusBar(Static):
     """
 
     def on_mount(self) -> None:
-        for name in ("state", "model_name", "tokens_per_s", "index_size", "sync_state"):
+        for name in ("state", "model_name", "tokens_per_s", "index_size", "sync_state", "sync_progress"):
             self.watch(self.app, name, self._refresh_text, init=False)
         self._refresh_text()
 
     def _refresh_text(self, _value: Any = None) -> None:
         app: Any = self.app
         network = "● offline" if app.sync_state in ("offline", "idle", "") else f"◆ {app.sync_state}"
+        done, total = app.sync_progress
+        if total:
+            filled = int(10 * done / total)
+            network += " [" + "█" * filled + "░" * (10 - filled) + "]"
         model = app.model_name or "no model"
         speed = f" {app.tokens_per_s:.0f} tok/s" if app.tokens_per_s else ""
         state = "" if app.state == "ready" else f" · {app.state}"

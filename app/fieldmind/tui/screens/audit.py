@@ -1,0 +1,37 @@
+"""The local audit log of sync: what was fetched and applied, from where, with which hashes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Log
+
+
+class AuditScreen(Screen[None]):
+    BINDINGS = [Binding("escape", "app.pop_screen", "Back", id="audit.back", tooltip="Back to the chat")]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Log(id="audit", highlight=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        from fieldmind.sync.state import SyncPaths, read_audit
+
+        log = self.query_one("#audit", Log)
+        log.border_title = "Sync audit log"
+        services: Any = self.app.services  # type: ignore[attr-defined]
+        events = read_audit(SyncPaths(services.settings.home)) if services is not None else []
+        if not events:
+            log.write_line("Nothing has been synced on this device yet.")
+        for event in events:
+            head = f"{event['time']}  {event['event']}  {event.get('pack', '*')} v{event.get('version', '-')}"
+            log.write_line(f"{head}  from {event['source']}")
+            if event.get("reason"):
+                log.write_line(f"    reason: {event['reason']}")
+            for item in event.get("files", []):
+                log.write_line(f"    {item['sha256'][:16]}…  {item['length']:>10} bytes  {item['path']}")
+        log.focus()
