@@ -9,6 +9,7 @@ import click
 
 from fieldmind import __version__
 from fieldmind.cli.ask import ask
+from fieldmind.cli.bench import bench
 from fieldmind.cli.common import home_option
 from fieldmind.cli.evaluate import evaluate
 from fieldmind.cli.knowledge import docs, ingest, remove, search
@@ -31,7 +32,7 @@ def cli(ctx: click.Context, home: str | None) -> None:
         run_tui(home)
 
 
-for command in (ingest, docs, remove, search, ask, models, evaluate, sync, pack, trust):
+for command in (ingest, docs, remove, search, ask, models, evaluate, sync, pack, trust, bench):
     cli.add_command(command)
 
 

@@ -1,0 +1,231 @@
+"""The performance suite behind `fieldmind bench`: each figure with its method and its target.
+
+Run: .venv/bin/fieldmind bench --json   (or .venv/bin/python bench/suite.py)
+Needs the eval questions (../shared/eval or FIELDMIND_EVAL_DIR), the default model and tmux (start-up).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+EVAL = Path(os.environ.get("FIELDMIND_EVAL_DIR", ROOT.parent / "shared" / "eval"))
+DEMO = ROOT / "knowledge" / "demo"
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))], 1)
+
+
+def _cli() -> list[str]:
+    exe = shutil.which("fieldmind", path=str(Path(sys.executable).parent))
+    return [exe] if exe else [sys.executable, "-m", "fieldmind"]
+
+
+def answering(home: Path) -> dict[str, Any]:
+    """First token and sources-shown latency over the eval questions, warm process, default model."""
+    from fieldmind.assistant import AnswerPiece, SourcesReady
+    from fieldmind.evaluation import load_items
+    from fieldmind.services import Services
+    from fieldmind.settings import load_settings
+
+    services = Services(load_settings(home, demo_knowledge=False))
+    services.knowledge.ingest([EVAL / "docs"])
+    assistant = services.assistant()
+    assistant.engine.load()
+    assistant.max_tokens = 16  # first-token latency does not depend on the answer's length
+    items = load_items(EVAL / "qa.jsonl")
+    assistant.ask(items[0].question)  # warm-up: loads the embedder, fills the system prompt's KV cache
+    sources_ms, first_ms = [], []
+    for item in items:
+        start = time.perf_counter()
+        for event in assistant.ask_stream(item.question):
+            if isinstance(event, SourcesReady):
+                sources_ms.append((time.perf_counter() - start) * 1000)
+            elif isinstance(event, AnswerPiece):
+                first_ms.append((time.perf_counter() - start) * 1000)
+                break
+    decode = decode_ratio(assistant, items[0].question)
+    services.close()
+    return {
+        "first_token_ms": {
+            "p50": _pct(first_ms, 0.5),
+            "p95": _pct(first_ms, 0.95),
+            "questions": len(first_ms),
+            "target": {"p50": 1500, "p95": 3000},
+            "method": "question to first answer token, warm process, eval questions that reach the model",
+        },
+        "sources_shown_ms": {
+            "p50": _pct(sources_ms, 0.5),
+            "p95": _pct(sources_ms, 0.95),
+            "target": 150,
+            "method": "question to passages ready (embed question, hybrid search), warm process",
+        },
+        "decode": decode,
+    }
+
+
+def decode_ratio(assistant: Any, question: str, tokens: int = 96) -> dict[str, Any]:
+    """Decode tokens/s through Fieldmind's engine vs the raw llama-cpp-python loop, same prompt and model."""
+    from fieldmind.llm.prompts import chat_messages
+
+    passages = assistant.knowledge.search(question, assistant.answer_k)
+    engine = assistant.engine
+    long_question = question + " Explain in detail, step by step."
+
+    def rate(stamps: list[float]) -> float:
+        return (len(stamps) - 1) / (stamps[-1] - stamps[0]) if len(stamps) > 2 else 0.0
+
+    ours: list[float] = []
+    for _ in engine.answer_stream(long_question, passages, tokens):
+        ours.append(time.perf_counter())
+    llama = engine._llama  # the very Llama object Fieldmind uses
+    messages = chat_messages(long_question, passages)
+    raw: list[float] = []
+    for chunk in llama.create_chat_completion(messages=messages, max_tokens=tokens, temperature=0.0, stream=True):
+        if chunk["choices"][0]["delta"].get("content"):
+            raw.append(time.perf_counter())
+    ids = llama.tokenize(_render_prompt(llama, messages).encode("utf-8"), add_bos=False, special=True)
+    llama.reset()
+    raw_loop: list[float] = []
+    for n, _token in enumerate(llama.generate(ids, temp=0.0)):
+        raw_loop.append(time.perf_counter())
+        if n + 1 >= len(ours):
+            break
+    fieldmind_rate, raw_rate = rate(ours), rate(raw_loop)
+    return {
+        "fieldmind_tokens_per_s": round(fieldmind_rate, 1),
+        "raw_llama_tokens_per_s": round(raw_rate, 1),
+        "raw_chat_completion_tokens_per_s": round(rate(raw), 1),
+        "ratio": round(fieldmind_rate / raw_rate, 3) if raw_rate else None,
+        "tokens": len(ours),
+        "target_ratio": 0.97,
+        "method": "same prompt and model; tokens after the first, over their time; raw = Llama.generate loop",
+    }
+
+
+def _render_prompt(llama: Any, messages: list[dict[str, str]]) -> str:
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    template = llama.metadata.get("tokenizer.chat_template", "")
+    eos = llama.detokenize([llama.token_eos()]).decode("utf-8", "replace")
+    bos = llama.detokenize([llama.token_bos()]).decode("utf-8", "replace")
+    formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
+    return formatter(messages=messages).prompt
+
+
+def startup(home: Path, models_dir: Path) -> dict[str, Any]:
+    """Process launch to the TUI accepting keys (tmux), and `fieldmind --version`."""
+    version_runs = []
+    for _ in range(10):
+        start = time.perf_counter()
+        subprocess.run([*_cli(), "--version"], capture_output=True, check=True)
+        version_runs.append((time.perf_counter() - start) * 1000)
+    result: dict[str, Any] = {
+        "version_ms": {
+            "median": round(statistics.median(version_runs), 1),
+            "target": 300,
+            "method": "median of 10 runs of `fieldmind --version`",
+        },
+    }
+    if not shutil.which("tmux"):
+        result["tui_accepting_keys_ms"] = {"skipped": "tmux is not installed"}
+        return result
+    runs = []
+    for attempt in range(5):
+        session = f"fieldmind-bench-{os.getpid()}-{attempt}"
+        env = [f"FIELDMIND_HOME={home}", f"FIELDMIND_MODEL__DIR={models_dir}", "TERM=xterm-256color"]
+        command = " ".join(shlex.quote(p) for p in ["env", *env, *_cli()])
+        start = time.perf_counter()
+        subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "100", "-y", "30", command], check=True)
+        try:
+            typed = False
+            while time.perf_counter() - start < 20:
+                screen = subprocess.run(
+                    ["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True
+                ).stdout
+                if not typed and "Ask about your manuals" in screen:
+                    subprocess.run(["tmux", "send-keys", "-t", session, "q"], check=True)
+                    typed = True
+                if typed and "Ask about your manuals" not in screen:  # the key reached the question box
+                    runs.append((time.perf_counter() - start) * 1000)
+                    break
+                time.sleep(0.01)
+        finally:
+            subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+    result["tui_accepting_keys_ms"] = {
+        "median": round(statistics.median(runs), 1) if runs else None,
+        "runs": len(runs),
+        "target": 1000,
+        "method": "tmux: launch, wait for the question box, type a key, until it shows in the box",
+    }
+    return result
+
+
+def peak_rss(home: Path) -> dict[str, Any]:
+    """Peak resident memory of one process that asks 20 eval questions with the default model."""
+    code = f"""
+import json, resource, sys
+sys.path.insert(0, {str(ROOT / "app")!r})
+from fieldmind.evaluation import load_items
+from fieldmind.services import Services
+from fieldmind.settings import load_settings
+services = Services(load_settings({str(home)!r}, demo_knowledge=False))
+assistant = services.assistant()
+for item in load_items(__import__('pathlib').Path({str(EVAL / "qa.jsonl")!r}))[:20]:
+    assistant.ask(item.question)
+print(json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    kb = int(out.stdout.strip().splitlines()[-1])
+    return {
+        "peak_rss_mb": round(kb / 1024, 1),
+        "target_mb": 1331,
+        "method": "ru_maxrss of a process asking 20 eval questions (model + embedder + index)",
+    }
+
+
+def ingest(work: Path) -> dict[str, Any]:
+    sys.path.insert(0, str(HERE))
+    from fieldmind.knowledge.embedder import Embedder
+    from scale import ingest_throughput
+
+    embedder = Embedder()
+    embedder.load()
+    return ingest_throughput(embedder, 1000, work)
+
+
+def run(quick: bool = False) -> dict[str, Any]:
+    sys.path.insert(0, str(ROOT / "app"))
+    from fieldmind.llm.catalog import total_ram_bytes
+
+    machine = {
+        "cpus": os.cpu_count(),
+        "ram_gb": round(total_ram_bytes() / 2**30, 1),
+        "python": sys.version.split()[0],
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp) / "home"
+        figures: dict[str, Any] = {"machine": machine}
+        figures |= answering(home)
+        figures["startup"] = startup(Path(tmp) / "tui-home", home / "models")
+        if not quick:
+            figures["ingest"] = ingest(Path(tmp))
+            figures["memory"] = peak_rss(home)
+    return figures
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(quick="--quick" in sys.argv), indent=2))
