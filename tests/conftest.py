@@ -46,10 +46,10 @@ def isolated_home(tmp_path: Path, models_dir: Path, monkeypatch: pytest.MonkeyPa
 
 
 @pytest.fixture(scope="session")
-def embedder():  # type: ignore[no-untyped-def]
-    from fieldmind.knowledge.embedder import Embedder
+def embedder(models_dir: Path):  # type: ignore[no-untyped-def]
+    from fieldmind.knowledge.embedder import ONNX_NAME, Embedder
 
-    shared = Embedder()
+    shared = Embedder(onnx_path=models_dir / "embedder" / ONNX_NAME)
     shared.load()
     return shared
 

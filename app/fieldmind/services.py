@@ -10,7 +10,7 @@ from pathlib import Path
 
 from fieldmind.assistant import Assistant
 from fieldmind.history import History
-from fieldmind.knowledge.embedder import Embedder
+from fieldmind.knowledge.embedder import ONNX_NAME, Embedder
 from fieldmind.knowledge.index import IngestReport, KnowledgeBase
 from fieldmind.llm.catalog import Catalog, Progress
 from fieldmind.llm.engine import Engine
@@ -26,7 +26,11 @@ class Services:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
         settings.home.mkdir(parents=True, exist_ok=True)
-        self.embedder = embedder or Embedder(threads=settings.threads)
+        self.embedder = embedder or Embedder(
+            threads=settings.threads,
+            onnx_path=settings.models_dir / "embedder" / ONNX_NAME,
+            backend=settings.knowledge.embedder_backend,
+        )
         self.knowledge = KnowledgeBase(settings.index_dir, settings.knowledge, self.embedder)
         self.catalog = Catalog(settings.models_dir)
         self._engine: Engine | None = None

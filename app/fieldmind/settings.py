@@ -46,6 +46,8 @@ class KnowledgeSettings(BaseModel):
     """Passages returned by `search` when `-k` is not given."""
     answer_k: int = 3
     """Passages given to the model when answering."""
+    embedder_backend: Literal["auto", "onnx", "torch"] = "auto"
+    """auto: ONNX Runtime over a one-time export of the bundled model (fast start, less memory), else torch."""
     backend: Literal["embedded", "http"] = "embedded"
     """`embedded`: Chroma on disk under `<home>/index`; `http`: a Chroma server (for a whole site)."""
     chroma_host: str = "127.0.0.1"

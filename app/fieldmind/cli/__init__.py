@@ -11,6 +11,7 @@ from fieldmind import __version__
 from fieldmind.cli.ask import ask
 from fieldmind.cli.bench import bench
 from fieldmind.cli.common import home_option
+from fieldmind.cli.doctor import doctor
 from fieldmind.cli.evaluate import evaluate
 from fieldmind.cli.knowledge import docs, ingest, remove, search
 from fieldmind.cli.models import models
@@ -32,7 +33,7 @@ def cli(ctx: click.Context, home: str | None) -> None:
         run_tui(home)
 
 
-for command in (ingest, docs, remove, search, ask, models, evaluate, sync, pack, trust, bench):
+for command in (ingest, docs, remove, search, ask, models, evaluate, sync, pack, trust, bench, doctor):
     cli.add_command(command)
 
 
