@@ -7,6 +7,7 @@ grounded in the passages (see grounding.py), `found` is false and the answer say
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -145,6 +146,9 @@ class Assistant:
                     break
         finally:
             pieces.close()
+            # llama-cpp-python makes a ctypes array type per call; those sit in reference cycles holding buffers
+            # that only a full collection frees (measured: +60 to +108 MB over 200 answers without this; ~25 ms).
+            gc.collect()
         answer.timings.total_ms = (time.perf_counter() - started) * 1000
 
         text = generated.strip()

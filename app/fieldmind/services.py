@@ -90,6 +90,21 @@ class Services:
         marker.write_text("the demo knowledge was offered once; remove this file to have it again\n")
         return report
 
+    def check_index(self) -> str | None:
+        """At start: repair the index if a write was interrupted or the vector store is damaged."""
+        if self.knowledge.is_empty():
+            return None
+        notes = []
+        if self.knowledge.interrupted():
+            repaired = self.knowledge.reconcile()
+            notes.append(
+                f"finished an interrupted write ({repaired['pruned']} pruned, {repaired['restored']} restored)"
+            )
+        problem = self.knowledge.check_vectors()
+        if problem:
+            notes.append(problem)
+        return "; ".join(notes) or None
+
     def close(self) -> None:
         if self._engine is not None:
             self._engine.close()

@@ -34,6 +34,9 @@ def ask(question: str, k: int | None, model: str | None, home: str | None, as_js
 
     services = services_for(home)
     report = services.ensure_demo_knowledge()
+    repaired = services.check_index()
+    if repaired:
+        info(f"index repaired: {repaired}")
     if report is not None and not as_json:
         info(f"first run: added the demo manual ({report.chunks} passages)")
     assistant = services.assistant(model, progress=_assembly_progress())

@@ -130,6 +130,9 @@ def search(query: str, k: int | None, home: str | None, as_json: bool) -> None:
     """Find passages (no model). QUERY of - reads one query a line from stdin, one JSON array a line out."""
     services = services_for(home)
     services.ensure_demo_knowledge()
+    repaired = services.check_index()
+    if repaired:
+        info(f"index repaired: {repaired}")
     if query == "-":
         for line in sys.stdin:
             if line.strip():

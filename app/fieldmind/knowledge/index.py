@@ -107,6 +107,41 @@ class KnowledgeBase:
             self._writing_marker().unlink(missing_ok=True)
             return {"pruned": len(stale), "restored": len(missing)}
 
+    def check_vectors(self) -> str | None:
+        """Detect a damaged or out-of-step vector store and rebuild it from the stored passages.
+
+        Returns what was done (to tell the user), or None when all was well. The passages in SQLite are
+        the truth, so a Chroma directory that will not open or answer is moved aside and rebuilt.
+        """
+        with self._lock:
+            store = self.store
+            try:
+                vectors = store.vectors
+                count = vectors.count()
+                if count:
+                    vectors.query([0.0] * self.embedder.dimension, 1)
+                if count == store.counts()["chunks"]:
+                    return None
+                repaired = self.reconcile()
+                return f"the vector index was out of step; repaired ({repaired['restored']} restored)"
+            except Exception as exc:  # any failure to open or answer: rebuild
+                reason = str(exc).splitlines()[0][:200]
+            directory = store.directory / "chroma"
+            store.close()
+            self._store = None
+            import time
+
+            from fieldmind.knowledge.vectors import forget_clients
+
+            forget_clients()
+            if directory.exists():
+                directory.rename(directory.with_name(f"chroma.broken-{int(time.time())}"))
+            repaired = self.reconcile()
+            return (
+                f"the vector index was damaged ({reason}); rebuilt it from the stored passages "
+                f"({repaired['restored']} passages embedded again)"
+            )
+
     def _writing_marker(self) -> Path:
         """Present while an ingest writes; found at start, it means the last one did not finish."""
         return self.store.directory / ".writing"

@@ -7,8 +7,10 @@ Each document is then stored in its own transaction, so a crash loses only docum
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -205,7 +207,17 @@ class IngestBatch:
         offset = 0
         for prepared in pending:
             count = len(prepared.chunks)
-            self.kb.store_document(prepared.record, prepared.chunks, vectors[offset : offset + count], prepared.pages)
+            try:
+                self.kb.store_document(
+                    prepared.record, prepared.chunks, vectors[offset : offset + count], prepared.pages
+                )
+            except (sqlite3.OperationalError, OSError) as exc:
+                if "full" in str(exc) or getattr(exc, "errno", None) == errno.ENOSPC:
+                    raise StoreError(
+                        f"disk full while storing {prepared.path}: it was not added, and nothing stored before "
+                        "was lost; free some space and run the ingest again"
+                    ) from exc
+                raise StoreError(f"cannot write the index while storing {prepared.path} ({exc})") from exc
             offset += count
             for warning in prepared.record.warnings:
                 self.report.warnings.append({"path": str(prepared.path), "warning": warning})

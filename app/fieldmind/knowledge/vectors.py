@@ -21,6 +21,16 @@ def _chroma_settings() -> Any:
     return ChromaSettings(anonymized_telemetry=False, allow_reset=False)
 
 
+def forget_clients() -> None:
+    """Drop Chroma's in-process client cache, so a rebuilt directory is opened afresh."""
+    try:
+        from chromadb.api.client import SharedSystemClient
+
+        SharedSystemClient.clear_system_cache()
+    except Exception:
+        pass
+
+
 class VectorStore:
     """One Chroma collection of passage vectors (cosine space)."""
 

@@ -77,9 +77,9 @@ class FieldmindApp(App[None]):
             self._set("state", "opening the knowledge base")
             services = self._services_factory(self.settings)
             self.services = services
-            if services.knowledge.interrupted():
-                repaired = services.knowledge.reconcile()
-                self.call_from_thread(self.notify, f"Index repaired after an interrupted write: {repaired}")
+            repaired = services.check_index()
+            if repaired:
+                self.call_from_thread(self.notify, repaired, title="Index repaired", severity="warning", timeout=15)
             report = services.ensure_demo_knowledge()
             if report is not None:
                 self.call_from_thread(self.notify, f"Added the demo manual ({report.chunks} passages).")
