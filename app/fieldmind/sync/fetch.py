@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Protocol
 
@@ -66,6 +66,30 @@ def _disk_full(exc: OSError, partial: Path) -> SyncError:
         partial.unlink(missing_ok=True)
         return SyncError(f"disk full while staging an update in {partial.parent}; free some space and sync again")
     return SyncError(f"cannot write {partial}: {exc.strerror or exc}")
+
+
+def _write_capped(
+    blocks: Iterable[bytes],
+    partial: Path,
+    mode: str,
+    start: int,
+    length: int,
+    sha256: str,
+    progress: ByteProgress | None,
+) -> None:
+    """Append blocks to `partial`, refusing a body longer than the signed length (endless data)."""
+    written = start
+    try:
+        with partial.open(mode) as out:
+            for block in blocks:
+                written += len(block)
+                if written > length:
+                    raise IntegrityError(f"{sha256[:12]}: body longer than the declared {length} bytes")
+                out.write(block)
+                if progress:
+                    progress(len(block))
+    except OSError as exc:
+        raise _disk_full(exc, partial) from exc
 
 
 class HttpSource:
@@ -133,18 +157,7 @@ class HttpSource:
                 validator = response.headers.get("etag") or response.headers.get("last-modified")
                 if validator:
                     meta.write_text(validator)
-                written = have
-                try:
-                    with partial.open(mode) as out:
-                        for block in response.iter_bytes():
-                            written += len(block)
-                            if written > length:
-                                raise IntegrityError(f"{sha256[:12]}: body longer than the declared {length} bytes")
-                            out.write(block)
-                            if progress:
-                                progress(len(block))
-                except OSError as exc:
-                    raise _disk_full(exc, partial) from exc
+                _write_capped(response.iter_bytes(), partial, mode, have, length, sha256, progress)
         except IntegrityError:
             partial.unlink(missing_ok=True)
             raise
@@ -178,18 +191,7 @@ class FolderSource:
         partial = dest.with_name(dest.name + ".partial")
         try:
             with source.open("rb") as src:
-                try:
-                    with partial.open("wb") as out:
-                        copied = 0
-                        while block := src.read(1 << 20):
-                            copied += len(block)
-                            if copied > length:
-                                raise IntegrityError(f"{sha256[:12]}: file longer than the declared {length} bytes")
-                            out.write(block)
-                            if progress:
-                                progress(len(block))
-                except OSError as exc:
-                    raise _disk_full(exc, partial) from exc
+                _write_capped(iter(lambda: src.read(1 << 20), b""), partial, "wb", 0, length, sha256, progress)
         except IntegrityError:
             partial.unlink(missing_ok=True)
             raise
