@@ -51,11 +51,9 @@ def _finish(partial: Path, dest: Path, sha256: str, length: int, complete: bool 
             partial.unlink(missing_ok=True)
             raise IntegrityError(f"{sha256[:12]}: file is {size} bytes, the signed index says {length}")
         raise TransientError(f"{sha256[:12]}: got {size} of {length} bytes")
-    digest = hashlib.sha256()
     with partial.open("rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    if digest.hexdigest() != sha256:
+        actual = hashlib.file_digest(handle, "sha256").hexdigest()
+    if actual != sha256:
         partial.unlink(missing_ok=True)
         raise IntegrityError(f"{sha256[:12]}: content does not match its signed sha256")
     partial.replace(dest)
