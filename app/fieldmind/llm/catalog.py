@@ -91,7 +91,14 @@ class Catalog:
             ) from None
 
     def file_of(self, entry: CatalogEntry) -> Path:
-        return entry.path or self.models_dir / entry.file
+        """The user's copy in the models directory, else one shipped with the app (the bundle's), else where
+        the user's copy will be assembled."""
+        if entry.path:
+            return entry.path
+        own = self.models_dir / entry.file
+        if not own.exists() and (prebuilt := shipped(f"models/{entry.file}")).is_file():
+            return prebuilt
+        return own
 
     def is_installed(self, entry: CatalogEntry) -> bool:
         """The file is in place at its full size (assembly finished)."""
@@ -116,7 +123,7 @@ class Catalog:
         path = self.file_of(entry)
         if not path.exists() and entry.path is None:
             assemble(entry, path, progress)  # a damaged file is refused below, never silently replaced
-        verify(entry, path, progress)
+        verify(entry, path, progress, stamp_dir=self.models_dir)
         return ResolvedModel(entry.name, path, entry.chat, entry.size_bytes)
 
     def add(self, path: Path, name: str | None = None) -> CatalogEntry:
@@ -208,8 +215,12 @@ def assemble(entry: CatalogEntry, target: Path, progress: Progress | None = None
         partial.unlink(missing_ok=True)
 
 
-def _stamp_path(path: Path) -> Path:
-    return path.with_name(path.name + ".verified")
+def _stamp_path(path: Path, stamp_dir: Path | None = None) -> Path:
+    """Beside the file, or in the models directory for a file elsewhere (a read-only bundle, say)."""
+    if stamp_dir is None or path.parent == stamp_dir:
+        return path.with_name(path.name + ".verified")
+    where = hashlib.sha256(os.fsencode(path.parent)).hexdigest()[:12]
+    return stamp_dir / "verified" / f"{path.name}.{where}.verified"
 
 
 def _fingerprint(path: Path) -> dict[str, int]:
@@ -217,12 +228,14 @@ def _fingerprint(path: Path) -> dict[str, int]:
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "inode": st.st_ino}
 
 
-def _write_stamp(path: Path, sha256: str) -> None:
+def _write_stamp(path: Path, sha256: str, stamp_dir: Path | None = None) -> None:
     with contextlib.suppress(OSError):  # a read-only models dir only costs a re-hash next time
-        _stamp_path(path).write_text(json.dumps({"sha256": sha256, **_fingerprint(path)}))
+        stamp = _stamp_path(path, stamp_dir)
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(json.dumps({"sha256": sha256, **_fingerprint(path)}))
 
 
-def verify(entry: CatalogEntry, path: Path, progress: Progress | None = None) -> None:
+def verify(entry: CatalogEntry, path: Path, progress: Progress | None = None, stamp_dir: Path | None = None) -> None:
     """Refuse a file whose size or sha256 is not the catalogue's; cheap when its stamp still matches."""
     if not path.is_file():
         raise ModelError(f"{path}: model file not found; {entry.pip}")
@@ -233,7 +246,7 @@ def verify(entry: CatalogEntry, path: Path, progress: Progress | None = None) ->
             f"delete it and Fieldmind will assemble it again"
         )
     try:
-        stamp = json.loads(_stamp_path(path).read_text())
+        stamp = json.loads(_stamp_path(path, stamp_dir).read_text())
         if stamp == {"sha256": entry.sha256, **_fingerprint(path)}:
             return
     except (OSError, ValueError):
@@ -244,7 +257,7 @@ def verify(entry: CatalogEntry, path: Path, progress: Progress | None = None) ->
             f"{path}: model file sha256 {actual[:12]}… does not match the catalogue ({entry.sha256[:12]}…); "
             f"it was damaged or swapped: delete it and Fieldmind will assemble it again"
         )
-    _write_stamp(path, entry.sha256)
+    _write_stamp(path, entry.sha256, stamp_dir)
 
 
 def sha256_file(path: Path, progress: Progress | None = None) -> str:

@@ -18,10 +18,37 @@ from fieldmind.llm.catalog import ResolvedModel
 from fieldmind.llm.prompts import COMPLETION_STOPS, PromptPassage, chat_messages, completion_prompt
 
 
+def load_cpu_backend() -> None:
+    """Load the best CPU backend for this machine when llama.cpp was built with one per CPU level.
+
+    The self-contained bundle carries llama.cpp built with GGML_BACKEND_DL: `libggml-cpu-<level>` files
+    beside libllama, of which ggml loads the best one this CPU can run. Its own search looks beside the
+    executable and in the current directory, neither right for a Python program, so the library directory
+    is named here. A build with one CPU backend linked in (the development install) has nothing to load.
+    """
+    import ctypes
+
+    import llama_cpp
+    from llama_cpp import _ggml
+
+    lib_dir = Path(llama_cpp.__file__).parent / "lib"
+    if not any(lib_dir.glob("*ggml-cpu-*")):
+        return
+    ggml = _ggml.libggml
+    ggml.ggml_backend_reg_count.restype = ctypes.c_size_t
+    if ggml.ggml_backend_reg_count() == 0:
+        ggml.ggml_backend_load_all_from_path.argtypes = [ctypes.c_char_p]
+        with _quiet_stderr():
+            ggml.ggml_backend_load_all_from_path(os.fsencode(lib_dir))
+    if ggml.ggml_backend_reg_count() == 0:
+        raise ModelError(f"{lib_dir}: no llama.cpp CPU backend loads on this CPU; the bundle is incomplete")
+
+
 def system_info() -> str:
     """llama.cpp's description of its build: which CPU features it was compiled to use."""
     import llama_cpp
 
+    load_cpu_backend()
     info = llama_cpp.llama_print_system_info()
     return info.decode("utf-8", "replace") if isinstance(info, bytes) else str(info)
 
