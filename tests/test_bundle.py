@@ -14,10 +14,11 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
-from helpers import make_pdf
 
 from fieldmind import __version__
+
+from conftest import ROOT
+from helpers import make_pdf
 
 pytestmark = [pytest.mark.slow, pytest.mark.model]
 
