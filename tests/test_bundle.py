@@ -8,6 +8,7 @@ takes minutes (~10 more the first time, when llama.cpp is compiled for every CPU
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import tarfile
@@ -20,7 +21,7 @@ from fieldmind import __version__
 from conftest import ROOT
 from helpers import make_pdf
 
-pytestmark = [pytest.mark.slow, pytest.mark.model]
+pytestmark = [pytest.mark.slow, pytest.mark.model, pytest.mark.timeout(3600)]
 
 ARCHIVE = ROOT / "dist" / f"fieldmind-{__version__}-linux-x86_64.tar.gz"
 DEB = ROOT / "dist" / f"fieldmind_{__version__}_amd64.deb"
@@ -129,3 +130,22 @@ def test_the_deb_installs_the_bundle_under_opt(built: None, tmp_path: Path) -> N
         text=True,
     )
     assert out.returncode == 0 and __version__ in out.stdout, out.stderr
+
+
+def test_the_baseline_cpu_level_alone_answers(built: None, tmp_path: Path) -> None:
+    """An x86-64 CPU with no AVX gets the plain x64 level: left alone in a copy, it still answers."""
+    copy = tmp_path / "old-cpu"
+    shutil.copytree(ROOT / "dist" / "fieldmind", copy / "fieldmind", copy_function=os.link, symlinks=True)
+    for level in (copy / "fieldmind" / "_internal" / "llama_cpp" / "lib").glob("libggml-cpu-*.so"):
+        if level.name != "libggml-cpu-x64.so":
+            level.unlink()
+    env = {"HOME": str(tmp_path / "home"), "PATH": "/nonexistent"}
+    program = copy / "fieldmind" / "fieldmind"
+    doctor = subprocess.run([program, "doctor", "--json"], env=env, capture_output=True, text=True)
+    assert doctor.returncode == 0, doctor.stderr
+    assert "AVX" not in json.loads(doctor.stdout)["llama_cpp"]["features"]
+    ask = subprocess.run(
+        [program, "ask", "--json", "What is the oil change interval?"], env=env, capture_output=True, text=True
+    )
+    assert ask.returncode == 0, ask.stderr
+    assert "250" in json.loads(ask.stdout)["answer"]

