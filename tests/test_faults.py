@@ -185,7 +185,7 @@ def rss_mb():
             return int(line.split()[1]) / 1024
 
 def open_files():
-    return len(list(Path("/proc/self/fd").iterdir()))
+    return sorted(str(p.readlink()) for p in Path("/proc/self/fd").iterdir() if p.exists())
 
 for question in questions:  # warm-up: caches, arenas, the KV cache
     assistant.ask(question)
@@ -198,7 +198,7 @@ print(json.dumps({"rss_start": start[0], "fds_start": start[1], "rss_end": rss_m
 
 @pytest.mark.model
 def test_soak_300_questions_in_one_process_memory_and_files_stay_bounded(isolated_home, embedder) -> None:  # type: ignore[no-untyped-def]
-    """Bound: after warm-up, anonymous memory grows < 12 MB over 300 questions; open files by at most 2.
+    """Bound: after warm-up, anonymous memory grows < 12 MB over 300 questions; open files by at most 5.
 
     A process of its own, as the user runs it (pytest's capture would hold on to what the app logs).
     RssAnon, not VmRSS: the weights are a file mapping whose pages the kernel drops and refaults at will.
@@ -207,6 +207,7 @@ def test_soak_300_questions_in_one_process_memory_and_files_stay_bounded(isolate
     reference cycles it grew +60 to +108 MB before levelling off.
     """
     import json
+    from collections import Counter
 
     from conftest import EVAL
 
@@ -217,4 +218,7 @@ def test_soak_300_questions_in_one_process_memory_and_files_stay_bounded(isolate
     assert out.returncode == 0, out.stderr[-2000:]
     figures = json.loads(out.stdout.strip().splitlines()[-1])
     assert figures["rss_end"] - figures["rss_start"] < 12, figures
-    assert figures["fds_end"] - figures["fds_start"] <= 2, figures  # a lazily opened file or two, not one per question
+    # Chroma opens connections to its SQLite file lazily (one here alone, three when the machine was busy):
+    # a handful, where a leak would show hundreds.
+    opened = list((Counter(figures["fds_end"]) - Counter(figures["fds_start"])).elements())
+    assert len(figures["fds_end"]) - len(figures["fds_start"]) <= 5, opened
