@@ -149,3 +149,22 @@ def test_the_baseline_cpu_level_alone_answers(built: None, tmp_path: Path) -> No
     )
     assert ask.returncode == 0, ask.stderr
     assert "250" in json.loads(ask.stdout)["answer"]
+
+
+def test_the_bundle_syncs_a_signed_pack_from_a_folder(usb_stick: Path, tmp_path: Path) -> None:
+    """A knowledge update on a second stick: the publisher's key trusted, the pack verified and indexed."""
+    from sync_helpers import DOCS_V1, Publisher
+
+    publisher = Publisher(tmp_path / "publisher")
+    site = publisher.publish(1, DOCS_V1)
+    program = usb_stick / "fieldmind" / "fieldmind"
+    home = tmp_path / "home"
+    home.mkdir()
+    trust = isolated(usb_stick, home, program, "trust", "add", publisher.public)
+    assert trust.returncode == 0, trust.stderr
+    sync = isolated(usb_stick, home, program, "sync", "--source", site, "--json")
+    assert sync.returncode == 0, sync.stderr
+    assert json.loads(sync.stdout)["applied"][0]["added"] == 3
+    search = isolated(usb_stick, home, program, "search", "impeller nut torque", "--json")
+    assert search.returncode == 0, search.stderr
+    assert "42 N.m" in json.loads(search.stdout)[0]["text"]

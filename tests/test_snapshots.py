@@ -37,8 +37,12 @@ async def _asked(pilot: Any) -> None:
 
 
 async def _settle(pilot: Any) -> None:
+    from textual.widgets import Input
+
     pilot.app.tokens_per_s = 22.0
     pilot.app.clear_notifications()
+    for field in pilot.app.screen.query(Input):  # a blinking cursor is drawn or not depending on timing
+        field.cursor_blink = False
     await pilot.pause(0.3)
 
 
