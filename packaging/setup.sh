@@ -17,9 +17,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 VENV=${FIELDMIND_VENV:-.venv}
-LLAMA_VERSION=0.3.36
-LLAMA_CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
--DGGML_AVX512=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON -DGGML_AVX_VNNI=ON"
+# shellcheck source=packaging/llama.env
+source packaging/llama.env
 rebuild=0
 [[ "${1:-}" == "--rebuild-llama" ]] && rebuild=1
 
