@@ -2,7 +2,7 @@
 
 The bundle is unpacked from its archive onto a read-only mount (a USB stick), and every command runs with
 `env -i` (no virtualenv, no Python on PATH), a fresh HOME and no network (`unshare -n`). Slow: the build
-takes minutes (~10 more the first time, when llama.cpp is compiled for every CPU level).
+takes minutes (~5 more the first time, when llama.cpp is compiled for every CPU level).
 """
 
 from __future__ import annotations
