@@ -34,7 +34,7 @@ from fieldmind.knowledge.index import KnowledgeBase  # noqa: E402
 from fieldmind.knowledge.parsers import parse  # noqa: E402
 from fieldmind.knowledge.store import DocumentRecord  # noqa: E402
 
-EVAL = ROOT.parent / "shared" / "eval"
+EVAL = ROOT / "tests" / "data" / "shared-set"
 
 
 def _variant(text: str, rng: random.Random) -> str:
@@ -48,7 +48,7 @@ def search_latency(embedder: Embedder, total: int, work: Path) -> dict[str, obje
     import numpy as np
 
     sources = [
-        EVAL / "docs" / "auto-multiple-choice.en.pdf",
+        EVAL / "auto-multiple-choice.en.pdf",
         ROOT / "knowledge" / "demo" / "gx7500-generator-manual.pdf",
     ]
     base: list[Chunk] = []
@@ -101,7 +101,7 @@ def search_latency(embedder: Embedder, total: int, work: Path) -> dict[str, obje
 
 def ingest_throughput(embedder: Embedder, chunks_wanted: int, work: Path) -> dict[str, object]:
     rng = random.Random(11)
-    base = chunk_segments(parse(EVAL / "docs" / "auto-multiple-choice.en.pdf").segments, 60, 10)
+    base = chunk_segments(parse(EVAL / "auto-multiple-choice.en.pdf").segments, 60, 10)
     folder = work / "docs"
     folder.mkdir()
     per_file = 100

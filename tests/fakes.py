@@ -33,8 +33,12 @@ class FakeScriptedEngine:
     def close(self) -> None:
         self.closed = True
 
-    def answer_stream(self, question: str, passages: Sequence[Any], max_tokens: int) -> Iterator[str]:
-        self.calls.append(question)
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    def stream(self, prompt: Any, max_tokens: int) -> Iterator[str]:
+        self.calls.append(prompt.messages[-1]["content"])
         self.first_token.wait(timeout=30)
         for piece in self.pieces[:max_tokens]:
             if self.delay:

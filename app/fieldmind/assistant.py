@@ -1,8 +1,10 @@
-"""The one question-answering pipeline every interface uses: question → passages → grounded answer.
+"""The one question-answering pipeline every interface uses: question → passages → quote → short answer.
 
-The app, not the model, picks the citations: they are the passages the model was given, ordered by how
-much of the answer each one supports. When retrieval finds nothing close enough, or the answer is not
-grounded in the passages (see grounding.py), `found` is false and the answer says so plainly.
+Evidence first: the app finds the sentence, list item or table row of the manual that answers
+(`answers/choose.py`) and shows it word for word with its page (`answers/quote.py`). Only then may the model
+reword it, from the quote alone, and that short answer is shown only when every fact in it is in the quote
+(`answers/check.py`). When no unit scores high enough the answer is "Not found in your documents" and the
+closest passages are still shown. The model never chooses or writes the facts.
 """
 
 from __future__ import annotations
@@ -11,23 +13,41 @@ import gc
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from fieldmind.grounding import is_grounded, rank_citations
-from fieldmind.knowledge.index import KnowledgeBase
+from fieldmind.answers import choose, short
+from fieldmind.answers.check import facts_supported
+from fieldmind.answers.quote import Quote, closest_lines, select
+from fieldmind.knowledge.context import PageContext
 from fieldmind.knowledge.retrieve import Passage
-from fieldmind.llm.engine import Engine
-from fieldmind.llm.prompts import could_become_not_found, says_not_found
+from fieldmind.llm.prompts import Prompt
 
 NOT_FOUND_ANSWER = "Not found in your documents."
-MIN_SCORE = 0.45
-"""Below this retrieval score no passage is about the question; the model is not even asked.
-(On the eval set every answerable question scored 0.63 or more.)"""
+SHORT_ANSWER_TOKENS = 48
+
+
+class Knowledge(Protocol):
+    """What answering needs of the knowledge base."""
+
+    def search(self, question: str, k: int | None = None) -> list[Passage]: ...
+    def context(self, passage: Passage) -> PageContext: ...
+    def encode(self, texts: list[str]) -> Any: ...
+    def absent_terms(self, terms: list[str]) -> list[str]: ...
+
+
+class Generator(Protocol):
+    """What answering needs of a language model engine."""
+
+    @property
+    def name(self) -> str: ...
+    def stream(self, prompt: Prompt, max_tokens: int) -> Iterator[str]: ...
 
 
 @dataclass
 class Timings:
     retrieve_ms: float = 0.0
+    quote_ms: float | None = None
+    """Question to the quote (or "not found") ready to show."""
     first_token_ms: float | None = None
     total_ms: float = 0.0
     tokens: int = 0
@@ -37,6 +57,7 @@ class Timings:
         rate = (self.tokens - 1) / generate_s if self.tokens > 1 and generate_s > 0 else 0.0
         return {
             "retrieve_ms": round(self.retrieve_ms, 1),
+            "quote_ms": round(self.quote_ms, 1) if self.quote_ms is not None else None,
             "first_token_ms": round(self.first_token_ms, 1) if self.first_token_ms is not None else None,
             "total_ms": round(self.total_ms, 1),
             "tokens": self.tokens,
@@ -46,25 +67,43 @@ class Timings:
 
 @dataclass
 class Answer:
-    """A finished (or stopped) answer with the passages it rests on."""
+    """A finished (or stopped) answer: the quotes it rests on, the passages around them, the short answer."""
 
     question: str
     text: str = ""
+    """What is shown as the answer: the short answer when accepted, else the quoted text."""
     found: bool = False
     passages: list[Passage] = field(default_factory=list)
     citations: list[Passage] = field(default_factory=list)
+    quote: Quote | None = None
+    closest: Quote | None = None
+    """When not found: the stretch that came closest, shown as such (never as the answer)."""
+    confidence: float = 0.0
+    """How sure the app is that the quote answers (see answers/choose.py); compared with a fitted threshold."""
+    short_answer: str | None = None
     model: str = ""
+    engine: str = "local"
     stopped: bool = False
     attempt: str = ""
-    """What the model wrote, even when it was not grounded and the answer became "not found"."""
+    """What the model wrote for the short answer, even when it was not accepted."""
     timings: Timings = field(default_factory=Timings)
+
+    def shown(self) -> str:
+        """Everything shown as the answer: the accepted short answer and the quote."""
+        parts = [self.short_answer or "", self.quote.shown() if self.quote else ""]
+        return "\n".join(p for p in parts if p) or self.text
 
     def to_json(self) -> dict[str, Any]:
         data = {
             "answer": self.text,
             "found": self.found,
+            "quote": self.quote.to_json() if self.quote else None,
+            "closest": self.closest.to_json() if self.closest else None,
+            "confidence": self.confidence,
+            "short_answer": self.short_answer,
             "citations": [p.citation() for p in self.citations],
             "model": self.model,
+            "engine": self.engine,
             "timings": self.timings.to_json(),
         }
         if self.stopped:
@@ -74,14 +113,23 @@ class Answer:
 
 @dataclass(frozen=True)
 class SourcesReady:
-    """Retrieval is done: the passages can be shown before the model's first word."""
+    """Retrieval is done: the passages can be shown at once."""
 
     passages: list[Passage]
 
 
 @dataclass(frozen=True)
+class QuoteReady:
+    """The evidence is chosen: the quote (None: not found) can be shown before the model runs."""
+
+    quote: Quote | None
+    closest: Quote | None = None
+    """When not found: the closest lines, to show as such."""
+
+
+@dataclass(frozen=True)
 class AnswerPiece:
-    """More answer text."""
+    """The accepted short answer."""
 
     text: str
 
@@ -91,17 +139,36 @@ class AnswerDone:
     answer: Answer
 
 
-AnswerEvent = SourcesReady | AnswerPiece | AnswerDone
+AnswerEvent = SourcesReady | QuoteReady | AnswerPiece | AnswerDone
+
+
+def cited_passages(quote: Quote | None, passages: list[Passage]) -> list[Passage]:
+    """The retrieved passages on the quote's page (or in its section), best first: what the answer cites."""
+    if quote is None:
+        return []
+    return [
+        p
+        for p in passages
+        if p.doc_id == quote.doc_id and p.page == quote.page and (quote.page is not None or p.section == quote.section)
+    ]
 
 
 class Assistant:
-    """Answers questions from the knowledge base with a loaded model."""
+    """Answers questions from the knowledge base; the engine only rewords the chosen quote."""
 
-    def __init__(self, knowledge: KnowledgeBase, engine: Engine, answer_k: int = 3, max_tokens: int = 200):
+    def __init__(
+        self,
+        knowledge: Knowledge,
+        engine: Generator | None,
+        answer_k: int = 5,
+        short_answers: bool = True,
+        weights: choose.Weights = choose.WEIGHTS,
+    ) -> None:
         self.knowledge = knowledge
         self.engine = engine
         self.answer_k = answer_k
-        self.max_tokens = max_tokens
+        self.short_answers = short_answers and engine is not None
+        self.weights = weights
 
     def ask(self, question: str, k: int | None = None) -> Answer:
         for event in self.ask_stream(question, k):
@@ -109,38 +176,57 @@ class Assistant:
                 return event.answer
         raise AssertionError("ask_stream ended without an answer")
 
+    def evidence(self, question: str, passages: list[Passage]) -> list[choose.Window]:
+        """Stretches of the retrieved pages, scored, best first."""
+        candidates = choose.gather(passages, self.knowledge.context)
+        question_vector = self.knowledge.encode([question])[0]
+        return choose.score(question, question_vector, candidates, self.knowledge.encode, self.weights)
+
     def ask_stream(
         self, question: str, k: int | None = None, stop: Callable[[], bool] = lambda: False
     ) -> Iterator[AnswerEvent]:
-        """Sources first, then answer pieces as the model writes them, then the finished answer.
-
-        Text that may still become NOT FOUND is held back, so a not-found answer never flickers on screen.
-        """
+        """Sources, then the quote (or not found), then the short answer if one is accepted, then the answer."""
         started = time.perf_counter()
-        answer = Answer(question=question, model=self.engine.model.name)
+        answer = Answer(question=question, model=self.engine.name if self.engine else "")
         passages = self.knowledge.search(question, k or self.answer_k)
         answer.timings.retrieve_ms = (time.perf_counter() - started) * 1000
         answer.passages = passages
         yield SourcesReady(passages)
 
-        if not passages or passages[0].score < MIN_SCORE:
-            answer.text = NOT_FOUND_ANSWER
-            answer.timings.total_ms = (time.perf_counter() - started) * 1000
-            yield AnswerDone(answer)
-            return
+        ranked = self.evidence(question, passages) if passages else []
+        absent = self.knowledge.absent_terms(choose.topic_terms(question)) if ranked else []
+        sure = choose.confidence(ranked, len(absent), self.weights)
+        answer.quote = select(ranked, sure, self.weights)
+        answer.closest = closest_lines(ranked, sure, self.weights)
+        answer.confidence = round(sure, 3)
+        answer.found = answer.quote is not None
+        answer.citations = cited_passages(answer.quote, passages)
+        answer.text = answer.quote.shown() if answer.quote else NOT_FOUND_ANSWER
+        answer.timings.quote_ms = (time.perf_counter() - started) * 1000
+        yield QuoteReady(answer.quote, answer.closest)
 
-        generated = ""
-        shown = 0
-        pieces = self.engine.answer_stream(question, passages, self.max_tokens)
+        if answer.found and self.short_answers and not stop():
+            accepted = self._short_answer(question, answer, started, stop)
+            if accepted:
+                answer.short_answer = accepted
+                answer.text = accepted
+                yield AnswerPiece(accepted)
+        answer.timings.total_ms = (time.perf_counter() - started) * 1000
+        yield AnswerDone(answer)
+
+    def _short_answer(self, question: str, answer: Answer, started: float, stop: Callable[[], bool]) -> str | None:
+        """The model's rewording of the quotes, or None when it adds a fact they do not hold (or is stopped)."""
+        assert self.engine is not None
+        assert answer.quote is not None
+        quoted = answer.quote.shown()
+        written = ""
+        pieces = self.engine.stream(short.prompt(question, quoted), SHORT_ANSWER_TOKENS)
         try:
             for piece in pieces:
                 if answer.timings.first_token_ms is None:
                     answer.timings.first_token_ms = (time.perf_counter() - started) * 1000
                 answer.timings.tokens += 1
-                generated += piece
-                if not could_become_not_found(generated):
-                    yield AnswerPiece(generated[shown:] if shown else generated.lstrip())
-                    shown = len(generated)
+                written += piece
                 if stop():
                     answer.stopped = True
                     break
@@ -149,19 +235,8 @@ class Assistant:
             # llama-cpp-python makes a ctypes array type per call; those sit in reference cycles holding buffers
             # that only a full collection frees (measured: +60 to +108 MB over 200 answers without this; ~25 ms).
             gc.collect()
-        answer.timings.total_ms = (time.perf_counter() - started) * 1000
-
-        text = generated.strip()
-        answer.attempt = text
-        if answer.stopped:  # the user stopped it: keep what was written, marked stopped
-            answer.text = text
-            answer.found = bool(text) and is_grounded(text, question, passages)
-            answer.citations = rank_citations(text, question, passages) if answer.found else []
-        elif says_not_found(text) or not is_grounded(text, question, passages):
-            answer.text = NOT_FOUND_ANSWER
-            answer.found = False
-        else:
-            answer.text = text
-            answer.found = True
-            answer.citations = rank_citations(text, question, passages)
-        yield AnswerDone(answer)
+        written = " ".join(written.split())
+        answer.attempt = written
+        if answer.stopped or not short.acceptable(written) or not facts_supported(written, quoted):
+            return None
+        return written

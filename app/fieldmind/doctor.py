@@ -54,10 +54,11 @@ def llama_build() -> dict[str, Any]:
         info = system_info()
     except Exception as exc:
         return {"error": f"llama-cpp-python does not load: {exc}"}
-    # "CPU : SSE3 = 1 | AVX = 1 | …": a build with dynamic CPU backends names the backend first
-    parts = (part.rsplit(":", 1)[-1] for part in info.split("|") if part.strip().endswith("= 1"))
-    enabled = sorted({part.split("=")[0].strip() for part in parts})
-    return {"features": enabled, "amx": "AMX_INT8" in enabled, "safe_on_this_cpu": "AMX_INT8" not in enabled}
+    from fieldmind.llm.cpu import build_features, build_problem
+
+    enabled = sorted(build_features(info))
+    problem = build_problem(info)
+    return {"features": enabled, "amx": "AMX_INT8" in enabled, "safe_on_this_cpu": problem is None, "problem": problem}
 
 
 def _measure(path: Path, threads: int) -> float:

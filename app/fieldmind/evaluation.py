@@ -84,6 +84,17 @@ def answer_is_right(item: EvalItem, found: bool, answer: str) -> bool:
     return found and all(_squash(k) in squashed for k in item.key)
 
 
+OUTCOMES = ("right", "wrong", "not found (answerable)", "not found (rightly)")
+
+
+def outcome(item: EvalItem, found: bool, shown: str) -> str:
+    """right; wrong (an answer shown without the key facts, or any answer to an unanswerable question);
+    not found though answerable; not found rightly."""
+    if not found:
+        return OUTCOMES[2] if item.answerable else OUTCOMES[3]
+    return OUTCOMES[0] if item.answerable and answer_is_right(item, True, shown) else OUTCOMES[1]
+
+
 @dataclass
 class RetrievalScore:
     n: int = 0
@@ -113,6 +124,8 @@ class EvalReport:
     overall: RetrievalScore = field(default_factory=RetrievalScore)
     by_kind: dict[str, RetrievalScore] = field(default_factory=lambda: defaultdict(RetrievalScore))
     answers: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
+    confusion: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Outcome counts per question kind (and "all")."""
     rows: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -125,6 +138,8 @@ class EvalReport:
                 kind: {"n": len(marks), "right": sum(marks), "rate": round(sum(marks) / len(marks), 3)}
                 for kind, marks in sorted(self.answers.items())
             }
+        if self.confusion:
+            data["confusion"] = self.confusion
         data["questions"] = self.rows
         return data
 
@@ -149,9 +164,14 @@ def evaluate(items: Iterable[EvalItem], search: Search, ask: Ask | None = None, 
             row["rank"] = rank
         if ask is not None:
             answer = ask(item.question)
-            right = answer_is_right(item, answer.found, answer.text)
+            shown = answer.shown() if hasattr(answer, "shown") else answer.text
+            result = outcome(item, answer.found, shown)
+            right = result in (OUTCOMES[0], OUTCOMES[3])
             report.answers["overall"].append(right)
             report.answers["unanswerable" if not item.answerable else "answerable"].append(right)
-            row |= {"right": right, "found": answer.found, "answer": answer.text}
+            for kind in (item.kind, "all"):
+                counts = report.confusion.setdefault(kind, dict.fromkeys(OUTCOMES, 0))
+                counts[result] += 1
+            row |= {"right": right, "outcome": result, "found": answer.found, "answer": shown}
         report.rows.append(row)
     return report

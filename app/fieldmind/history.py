@@ -14,7 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-SCHEMA = """
+from fieldmind.answers.quote import Quote
+from fieldmind.citations import place
+from fieldmind.migrations import migrate
+
+MIGRATIONS = (
+    """
 CREATE TABLE IF NOT EXISTS conversations (
     id INTEGER PRIMARY KEY,
     title TEXT NOT NULL,
@@ -34,7 +39,14 @@ CREATE TABLE IF NOT EXISTS exchanges (
     created REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS exchanges_conversation ON exchanges(conversation_id);
-"""
+""",
+    # 2: evidence-first answers keep the quote they rest on and the model's short answer.
+    """
+ALTER TABLE exchanges ADD COLUMN quote TEXT;
+ALTER TABLE exchanges ADD COLUMN short_answer TEXT;
+""",
+)
+"""History's schema, step by step (see migrations.py)."""
 
 
 @dataclass
@@ -49,6 +61,9 @@ class Exchange:
     stopped: bool = False
     timings: dict[str, Any] = field(default_factory=dict)
     created: float = 0.0
+    quote: dict[str, Any] | None = None
+    """The verbatim stretch of the manual the answer rests on (`Quote.to_json()`), if one was found."""
+    short_answer: str | None = None
 
 
 @dataclass
@@ -71,7 +86,7 @@ class History:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.execute("PRAGMA secure_delete=ON")
-        self._db.executescript(SCHEMA)
+        migrate(self._db, MIGRATIONS)
 
     def close(self) -> None:
         with self._lock:
@@ -92,7 +107,7 @@ class History:
             self._db.execute("BEGIN")
             self._db.execute(
                 "INSERT INTO exchanges (conversation_id, question, answer, found, stopped, citations, model, "
-                "timings, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "timings, created, quote, short_answer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     conversation_id,
                     exchange.question,
@@ -103,6 +118,8 @@ class History:
                     exchange.model,
                     json.dumps(exchange.timings),
                     now,
+                    json.dumps(exchange.quote) if exchange.quote else None,
+                    exchange.short_answer,
                 ),
             )
             self._db.execute("UPDATE conversations SET updated = ? WHERE id = ?", (now, conversation_id))
@@ -123,13 +140,14 @@ class History:
             if row is None:
                 return None
             rows = self._db.execute(
-                "SELECT question, answer, found, citations, model, stopped, timings, created FROM exchanges "
-                "WHERE conversation_id = ? ORDER BY id",
+                "SELECT question, answer, found, citations, model, stopped, timings, created, quote, short_answer "
+                "FROM exchanges WHERE conversation_id = ? ORDER BY id",
                 (conversation_id,),
             ).fetchall()
         conversation = Conversation(*row)
         conversation.exchanges = [
-            Exchange(q, a, bool(f), json.loads(c), m, bool(s), json.loads(t), cr) for q, a, f, c, m, s, t, cr in rows
+            Exchange(q, a, bool(f), json.loads(c), m, bool(s), json.loads(t), cr, json.loads(qu) if qu else None, sa)
+            for q, a, f, c, m, s, t, cr, qu, sa in rows
         ]
         return conversation
 
@@ -151,18 +169,19 @@ def to_markdown(conversation: Conversation) -> str:
     stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime(conversation.created))
     lines = [f"# {conversation.title}", "", f"_Fieldmind conversation, {stamp}_", ""]
     for exchange in conversation.exchanges:
-        lines += [
-            f"## {exchange.question}",
-            "",
-            exchange.answer + (" _(stopped)_" if exchange.stopped else ""),
-            "",
-        ]
+        lines += [f"## {exchange.question}", ""]
+        if exchange.short_answer:
+            lines += [exchange.short_answer, ""]
+        if exchange.quote:
+            quote = Quote.from_json(exchange.quote)
+            lines += ["> " + line for line in quote.shown().splitlines()] + [f"> — {quote.where}", ""]
+        elif not exchange.short_answer:
+            lines += [exchange.answer + (" _(stopped)_" if exchange.stopped else ""), ""]
         for n, citation in enumerate(exchange.citations, start=1):
-            where = f"{citation['doc']}, page {citation['page']}" if citation.get("page") else citation["doc"]
-            section = f" — {citation['section']}" if citation.get("section") else ""
-            quote = " ".join(str(citation.get("text", "")).split())
-            lines.append(f"{n}. {where}{section}")
-            if quote:
-                lines.append(f"   > {quote[:300]}")
+            where = place(citation["doc"], citation.get("page"), citation.get("section"), last_heading=False)
+            text = " ".join(str(citation.get("text", "")).split())
+            lines.append(f"{n}. {where}")
+            if text:
+                lines.append(f"   > {text[:300]}")
         lines.append("")
     return "\n".join(lines)

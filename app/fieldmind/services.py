@@ -76,7 +76,7 @@ class Services:
             self.knowledge,
             self.engine(model, progress),
             answer_k=self.settings.knowledge.answer_k,
-            max_tokens=self.settings.model.max_answer_tokens,
+            short_answers=self.settings.model.short_answers,
         )
 
     def ensure_demo_knowledge(self) -> IngestReport | None:

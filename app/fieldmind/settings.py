@@ -27,8 +27,8 @@ class ModelSettings(BaseModel):
     """CPU threads for generation; 0 means one per core."""
     context_size: int = 2048
     """Tokens of context: system prompt, passages, question and answer together."""
-    max_answer_tokens: int = 200
-    """A field answer is short; this caps a rambling one."""
+    short_answers: bool = True
+    """After the quote, let the model reword it in a few words (shown only when its facts are in the quote)."""
     dir: Path | None = None
     """Where assembled model files live; default `<home>/models`."""
 
@@ -44,8 +44,8 @@ class KnowledgeSettings(BaseModel):
     """Words repeated between neighbouring passages so a sentence cut at a boundary is still found."""
     search_k: int = 5
     """Passages returned by `search` when `-k` is not given."""
-    answer_k: int = 3
-    """Passages given to the model when answering."""
+    answer_k: int = 5
+    """Passages whose pages are searched for the sentence, list item or table row that answers."""
     embedder_backend: Literal["auto", "onnx", "torch"] = "auto"
     """auto: ONNX Runtime over a one-time export of the bundled model (fast start, less memory), else torch."""
     backend: Literal["embedded", "http"] = "embedded"

@@ -29,8 +29,9 @@ def _assembly_progress() -> object:
 @json_option
 @reports_errors
 def ask(question: str, k: int | None, model: str | None, home: str | None, as_json: bool) -> None:
-    """Answer QUESTION from your documents, citing the pages it came from."""
-    from fieldmind.assistant import AnswerDone, AnswerPiece
+    """Answer QUESTION from your documents: the manual's own words, with their page."""
+    from fieldmind.assistant import AnswerDone, AnswerPiece, QuoteReady
+    from fieldmind.citations import place
 
     services = services_for(home)
     report = services.ensure_demo_knowledge()
@@ -41,12 +42,17 @@ def ask(question: str, k: int | None, model: str | None, home: str | None, as_js
         info(f"first run: added the demo manual ({report.chunks} passages)")
     assistant = services.assistant(model, progress=_assembly_progress())
     answer = None
-    streamed = False
     for event in assistant.ask_stream(question, k):
-        if isinstance(event, AnswerPiece) and not as_json:
-            click.echo(event.text, nl=False)
+        if as_json:
+            if isinstance(event, AnswerDone):
+                answer = event.answer
+            continue
+        if isinstance(event, QuoteReady) and event.quote is not None:
+            click.echo(quote_block(event.quote.shown()))
+            click.echo(f"    — {event.quote.where}")
             sys.stdout.flush()
-            streamed = True
+        elif isinstance(event, AnswerPiece):
+            click.echo(f"\nIn short: {event.text}")
         elif isinstance(event, AnswerDone):
             answer = event.answer
     assert answer is not None
@@ -54,14 +60,20 @@ def ask(question: str, k: int | None, model: str | None, home: str | None, as_js
         emit_json(answer.to_json())
         return
     if not answer.found:
-        if streamed:
-            click.echo("\n\n" + answer.text + " (The text above is not supported by them: ignore it.)")
-        else:
-            click.echo(answer.text)
+        click.echo(answer.text)
+        if answer.closest is not None:
+            click.echo("\nThe closest lines in your manuals (they may not answer it):")
+            click.echo(quote_block(answer.closest.shown()))
+            click.echo(f"    — {answer.closest.where}")
+        elif answer.passages:
+            click.echo("\nClosest passages (they do not seem to answer it):")
+            for n, passage in enumerate(answer.passages[:3], start=1):
+                click.echo(f"  [{n}] {place(passage.doc, passage.page, passage.section)}")
         return
-    click.echo("\n\nSources:")
-    for n, passage in enumerate(answer.citations, start=1):
-        where = f"{passage.doc}, page {passage.page}" if passage.page else passage.doc
-        click.echo(f"  [{n}] {where}" + (f" — {passage.section}" if passage.section else ""))
     t = answer.timings.to_json()
-    info(f"({answer.model}: first word {t['first_token_ms']} ms, {t['tokens_per_s']} tokens/s)")
+    info(f"(quote in {t['quote_ms']} ms; {answer.model}: {t['tokens']} tokens)")
+
+
+def quote_block(text: str) -> str:
+    """A quote as shown in a terminal: each line after a bar, so it reads as the manual's words."""
+    return "\n".join("  │ " + line for line in text.splitlines())

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from fieldmind.citations import place
+
 from fieldmind.cli.common import (
     EXIT_PARTIAL,
     emit_json,
@@ -146,6 +148,5 @@ def search(query: str, k: int | None, home: str | None, as_json: bool) -> None:
     if not passages:
         click.echo("No passages found.")
     for n, p in enumerate(passages, start=1):
-        where = f"{p.doc}, page {p.page}" if p.page else p.doc
-        click.echo(f"[{n}] {where}" + (f" — {p.section}" if p.section else "") + f"  (score {p.score:.4f})")
+        click.echo(f"[{n}] {place(p.doc, p.page, p.section, last_heading=False)}  (score {p.score:.4f})")
         click.echo("    " + " ".join(p.text.split())[:400])

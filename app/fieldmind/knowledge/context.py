@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from fieldmind.citations import place
 from fieldmind.knowledge.retrieve import Passage
 
 
@@ -39,11 +40,9 @@ def page_context(passage: Passage, views: list[tuple[int | None, str | None, str
     for page, section, text in views:
         start, end = _locate(passage.text, text)
         if start >= 0:
-            where = f"{passage.doc}, page {page}" if page is not None else passage.doc
-            title = where + (f" — {section}" if section and page is None else "")
+            title = place(passage.doc, page, section if page is None else None, last_heading=False)
             return PageContext(title, text, start, end)
-    where = f"{passage.doc}, page {passage.page}" if passage.page else passage.doc
-    return PageContext(where, passage.text, 0, len(passage.text))
+    return PageContext(place(passage.doc, passage.page), passage.text, 0, len(passage.text))
 
 
 def merge_overlapping(texts: list[str], max_overlap: int = 60) -> str:

@@ -244,6 +244,15 @@ class KnowledgeBase:
                     removed += self.store.remove_document(record.id)
         return removed, unknown
 
+    def absent_terms(self, terms: list[str]) -> list[str]:
+        """The terms no passage of the library holds (Porter-stemmed, as the keyword index matches)."""
+        with self._lock:
+            return [t for t in terms if self.store.match_count('"' + t.replace('"', "") + '"', 1) == 0]
+
+    def encode(self, texts: list[str]) -> Any:
+        """Unit vectors for texts (the embedder the index was built with)."""
+        return self.embedder.encode(texts)
+
     def search(self, question: str, k: int | None = None) -> list[Passage]:
         k = k or self.settings.search_k
         with self._lock:

@@ -9,13 +9,13 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from fieldmind.errors import ModelError
 from fieldmind.llm.catalog import ResolvedModel
-from fieldmind.llm.prompts import COMPLETION_STOPS, PromptPassage, chat_messages, completion_prompt
+from fieldmind.llm.prompts import Prompt
 
 
 def load_cpu_backend() -> None:
@@ -54,13 +54,13 @@ def system_info() -> str:
 
 
 def check_build() -> str:
-    """Refuse a llama.cpp build that uses AMX: it segfaults on these Xeons (llama.cpp issue 20824)."""
+    """Refuse a llama.cpp build that would crash on this CPU (AMX, or instructions it lacks), with the fix."""
+    from fieldmind.llm.cpu import build_problem
+
     info = system_info()
-    if "AMX_INT8 = 1" in info:
-        raise ModelError(
-            "llama-cpp-python was built with AMX (a native build); it crashes on this CPU. Rebuild it with "
-            "packaging/setup.sh --rebuild-llama (portable flags, --no-cache-dir)."
-        )
+    problem = build_problem(info)
+    if problem:
+        raise ModelError(f"{problem}; rebuild it with packaging/setup.sh --rebuild-llama (portable flags).")
     return info
 
 
@@ -73,6 +73,10 @@ class Engine:
         self.context_size = context_size
         self._llama: Any = None
         self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self.model.name
 
     @property
     def loaded(self) -> bool:
@@ -106,28 +110,21 @@ class Engine:
                     self._llama.close()
                 self._llama = None
 
-    def count_tokens(self, text: str) -> int:
-        self.load()
-        return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
-
-    def answer_stream(self, question: str, passages: Sequence[PromptPassage], max_tokens: int) -> Iterator[str]:
-        """Text pieces of a grounded answer as the model writes them. Closing the iterator stops it."""
+    def stream(self, prompt: Prompt, max_tokens: int) -> Iterator[str]:
+        """Text pieces as the model writes them (greedy). Closing the iterator stops it."""
         self.load()
         with self._lock:
             if self.model.chat:
                 stream = self._llama.create_chat_completion(
-                    messages=chat_messages(question, passages),
-                    max_tokens=max_tokens,
-                    temperature=0.0,
-                    stream=True,
+                    messages=prompt.messages, max_tokens=max_tokens, temperature=0.0, stream=True
                 )
                 pieces = (c["choices"][0]["delta"].get("content") or "" for c in stream)
             else:
                 stream = self._llama.create_completion(
-                    prompt=completion_prompt(question, passages),
+                    prompt=prompt.completion,
                     max_tokens=max_tokens,
                     temperature=0.0,
-                    stop=COMPLETION_STOPS,
+                    stop=prompt.stops,
                     stream=True,
                 )
                 pieces = (c["choices"][0]["text"] or "" for c in stream)
@@ -137,13 +134,6 @@ class Engine:
                         yield piece
             finally:
                 stream.close()
-
-    def complete(self, prompt: str, max_tokens: int = 32) -> str:
-        """A raw completion, for benchmarks and health checks."""
-        self.load()
-        with self._lock:
-            out = self._llama.create_completion(prompt=prompt, max_tokens=max_tokens, temperature=0.0)
-        return str(out["choices"][0]["text"])
 
 
 @contextlib.contextmanager

@@ -1,9 +1,14 @@
-"""Reading order for multi-column PDF pages.
+"""Reading order for multi-column PDF pages, and table rows kept as rows.
 
 PDFium returns text in content-stream order, which for a two-column page may be the right column first or
 the columns interleaved. When a page's narrow text runs leave an empty vertical band, the page is read as
 columns: full-width runs (titles, wide tables) split it into bands, and each band is read left column
 top to bottom, then right. Pages without such a gap keep PDFium's order untouched.
+
+PDFium joins the cells of a table row with single spaces ("Cylinder head bolts 38 N.m 2 stages"), which
+loses where one cell ends. Where two or more consecutive lines are each made of separate runs with wide gaps
+between them, the page is a table page: its lines are read from the runs and cells are joined with " | ", so
+a row keeps its cells and the answer can show it under its header row.
 """
 
 from __future__ import annotations
@@ -77,6 +82,76 @@ def _lines(runs: list[Run]) -> list[str]:
         else:
             lines.append([run])
     return [" ".join(r.text for r in sorted(line, key=lambda r: r.left)) for line in lines]
+
+
+CELL_GAP = 1.2
+"""A gap between runs on one line wider than this many line heights separates table cells, not words."""
+ALIGN_POINTS = 3.0
+MIN_TABLE_ROWS = 3
+"""A header row and two rows at least."""
+
+
+def _line_groups(runs: list[Run]) -> list[list[Run]]:
+    """Runs grouped into lines, top to bottom, each line left to right."""
+    ordered = sorted(runs, key=lambda r: (-round(r.top), r.left))
+    lines: list[list[Run]] = []
+    for run in ordered:
+        if lines and abs(lines[-1][0].top - run.top) < max(run.top - run.bottom, 1.0) * 0.6:
+            lines[-1].append(run)
+        else:
+            lines.append([run])
+    return [sorted(line, key=lambda r: r.left) for line in lines]
+
+
+def _cell_starts(line: list[Run]) -> list[float]:
+    """Where each cell of a line starts: runs separated by a gap wider than CELL_GAP line heights."""
+    height = max(max(r.top - r.bottom for r in line), 1.0)
+    starts = [line[0].left]
+    for a, b in zip(line, line[1:], strict=False):
+        if b.left - a.right > CELL_GAP * height:
+            starts.append(b.left)
+    return starts
+
+
+def _aligned(a: list[float], b: list[float]) -> bool:
+    """Two lines of cells that share at least two column starts: rows of one table."""
+    return len(a) > 1 and len(b) > 1 and sum(any(abs(x - y) <= ALIGN_POINTS for y in b) for x in a) >= 2
+
+
+def table_text(textpage: Any) -> str | None:
+    """The page's text with table rows' cells joined by " | ", or None when the page has no table.
+
+    A table is at least MIN_TABLE_ROWS consecutive lines of several cells whose columns line up.
+    """
+    lines = _line_groups(_runs(textpage))
+    starts = [_cell_starts(line) for line in lines]
+    linked = [_aligned(a, b) for a, b in zip(starts, starts[1:], strict=False)]
+    in_table = [False] * len(lines)
+    run_start = 0
+    for i in range(len(lines)):
+        if i < len(linked) and linked[i]:
+            continue
+        first = run_start
+        # A header row is often centred over its columns: above an aligned run, same number of cells.
+        if first > 0 and len(starts[first - 1]) == len(starts[first]) > 1:
+            first -= 1
+        if i - run_start + 1 >= 2 and i - first + 1 >= MIN_TABLE_ROWS:
+            for j in range(first, i + 1):
+                in_table[j] = True
+        run_start = i + 1
+    if not any(in_table):
+        return None
+    out = []
+    for line, table in zip(lines, in_table, strict=True):
+        if not table:
+            out.append(" ".join(r.text for r in line))
+            continue
+        height = max(max(r.top - r.bottom for r in line), 1.0)
+        parts = [line[0].text]
+        for a, b in zip(line, line[1:], strict=False):
+            parts.append((" | " if b.left - a.right > CELL_GAP * height else " ") + b.text)
+        out.append("".join(parts))
+    return "\n".join(out)
 
 
 def reading_order_text(textpage: Any, width: float) -> str | None:

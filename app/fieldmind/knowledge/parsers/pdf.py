@@ -18,7 +18,7 @@ from fieldmind.knowledge.parsers.headings import (
     repeated_margin_lines,
     strip_margin_lines,
 )
-from fieldmind.knowledge.parsers.layout import reading_order_text
+from fieldmind.knowledge.parsers.layout import reading_order_text, table_text
 from fieldmind.knowledge.parsers.model import ParsedDocument, Segment
 
 
@@ -63,7 +63,11 @@ def parse_pdf(path: Path) -> ParsedDocument:
             page = pdf[index]
             try:
                 textpage = page.get_textpage()
-                text = reading_order_text(textpage, page.get_width()) or textpage.get_text_range()
+                text = (
+                    reading_order_text(textpage, page.get_width())
+                    or table_text(textpage)
+                    or textpage.get_text_range()
+                )
                 texts.append(text.replace("\r\n", "\n").replace("\r", "\n"))
                 textpage.close()
             finally:

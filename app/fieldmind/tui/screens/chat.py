@@ -28,6 +28,9 @@ class ChatScreen(Screen[None]):
         Binding("escape", "stop", "Stop answer", id="chat.stop", tooltip="Stop the answer being written"),
         Binding("ctrl+s", "focus_sources", "Sources", id="chat.sources", tooltip="Move to the sources list"),
         Binding("ctrl+e", "export", "Export", id="chat.export", tooltip="Save this conversation as Markdown"),
+        Binding(
+            "ctrl+o", "open_quote", "Open quote", id="chat.open_quote", tooltip="Show the page the last answer quotes"
+        ),
     ]
 
     def __init__(self) -> None:
@@ -76,7 +79,7 @@ class ChatScreen(Screen[None]):
 
     @work(thread=True, group="answer", exit_on_error=False)
     def answer(self, question: str, exchange: ExchangeView) -> None:
-        from fieldmind.assistant import AnswerDone, AnswerPiece, SourcesReady
+        from fieldmind.assistant import AnswerDone, AnswerPiece, QuoteReady, SourcesReady
 
         app: Any = self.app
         if not app.ready.is_set():
@@ -90,6 +93,8 @@ class ChatScreen(Screen[None]):
             for event in assistant.ask_stream(question, stop=exchange.stop.is_set):
                 if isinstance(event, SourcesReady):
                     app.call_from_thread(self.show_sources, event.passages, [])
+                elif isinstance(event, QuoteReady):
+                    app.call_from_thread(exchange.show_quote, event.quote, event.closest)
                 elif isinstance(event, AnswerPiece):
                     app.call_from_thread(exchange.append, event.text)
                 elif isinstance(event, AnswerDone):
@@ -114,6 +119,8 @@ class ChatScreen(Screen[None]):
                 answer.model,
                 answer.stopped,
                 answer.timings.to_json(),
+                quote=answer.quote.to_json() if answer.quote else None,
+                short_answer=answer.short_answer,
             ),
         )
 
@@ -148,7 +155,25 @@ class ChatScreen(Screen[None]):
         passage = self.passages.get(event.option.id or "")
         if passage is not None:
             context = self.app.services.knowledge.context(passage)  # type: ignore[attr-defined]
-            self.app.push_screen(SourceScreen(context))
+            quote = self._current.quote if self._current is not None else None
+            self.app.push_screen(SourceScreen(with_quote(context, passage, quote)))
+
+    def action_open_quote(self) -> None:
+        """The page of the last answer's quote, the quoted words highlighted."""
+        from fieldmind.tui.screens.source import SourceScreen
+
+        quote = self._current.quote if self._current is not None else None
+        if quote is None:
+            self.notify("No quote to open: the last answer was not found in your documents.")
+            return
+        passage = next(
+            (p for p in self.passages.values() if p.doc_id == quote.doc_id and p.page == quote.page), None
+        )
+        if passage is None:
+            self.notify("The quoted page is not among the sources any more.")
+            return
+        context = self.app.services.knowledge.context(passage)  # type: ignore[attr-defined]
+        self.app.push_screen(SourceScreen(with_quote(context, passage, quote)))
 
     # -- conversations -----------------------------------------------------------------------------------
     def new_conversation(self) -> None:
@@ -182,3 +207,14 @@ class ChatScreen(Screen[None]):
         path = folder / f"conversation-{self.conversation_id}.md"
         path.write_text(to_markdown(conversation), encoding="utf-8")
         self.notify(f"Saved {path}", title="Exported")
+
+
+def with_quote(context: Any, passage: Any, quote: Any) -> Any:
+    """The page view with the quote's words highlighted when the quote is on this page, else the passage."""
+    from dataclasses import replace
+
+    if quote is None or quote.doc_id != passage.doc_id or quote.page != passage.page:
+        return context
+    if context.text[quote.start : quote.end] != quote.text:
+        return context
+    return replace(context, start=quote.start, end=quote.end)

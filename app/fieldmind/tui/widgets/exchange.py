@@ -1,4 +1,4 @@
-"""One question and its answer in the conversation, streamed in piece by piece."""
+"""One question and its answer in the conversation: the manual's own words first, then the short answer."""
 
 from __future__ import annotations
 
@@ -9,20 +9,24 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from fieldmind.citations import place
+
 
 def citation_line(n: int, doc: str, page: int | None, section: str | None) -> str:
-    where = f"{doc}, page {page}" if page else doc
-    return f"[{n}] {where}" + (f" — {section.split(' > ')[-1]}" if section else "")
+    return f"[{n}] {place(doc, page, section)}"
 
 
 class ExchangeView(Vertical):
-    """A question, the answer as it streams, and the pages it cites."""
+    """A question, the quote it rests on (with its page), the short answer, and the pages it cites."""
 
     DEFAULT_CSS = """
     ExchangeView { height: auto; margin: 0 0 1 0; }
     ExchangeView .question { text-style: bold; color: $accent; }
     ExchangeView .answer { padding: 0 0 0 2; }
     ExchangeView .answer.not-found { color: $warning; }
+    ExchangeView .quote { margin: 0 0 0 2; padding: 0 1; border-left: thick $accent; }
+    ExchangeView .quote.closest { border-left: thick $warning; color: $text-muted; }
+    ExchangeView .where { padding: 0 0 0 3; color: $text-muted; text-style: italic; }
     ExchangeView .citations { padding: 0 0 0 2; color: $text-muted; }
     """
 
@@ -31,16 +35,41 @@ class ExchangeView(Vertical):
         self.question = question
         self.text = ""
         self.answer: Any = None
+        self.quote: Any = None
+        """The quote shown (a `Quote`, or the saved dict of one), for opening its page."""
         self.stop = threading.Event()
         """Set to stop the answer being written (Esc, or a new question)."""
 
     def compose(self) -> ComposeResult:
         yield Static(f"> {self.question}", classes="question", markup=False)
         yield Static("…", classes="answer", markup=False)
+        yield Static("", classes="quote", markup=False)
+        yield Static("", classes="where", markup=False)
         yield Static("", classes="citations", markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one(".quote", Static).display = False
 
     def set_note(self, note: str) -> None:
         self.query_one(".answer", Static).update(note)
+
+    def show_quote(self, quote: Any, closest: Any = None) -> None:
+        """The manual's own words (a `Quote`), as soon as they are chosen. When not found (None), the closest
+        lines, if any, marked as such: they may not answer the question."""
+        self.quote = quote or closest
+        box = self.query_one(".quote", Static)
+        shown = quote or closest
+        if shown is None:
+            box.display = False
+            self.query_one(".where", Static).update("")
+            return
+        box.update(shown.shown())
+        box.display = True
+        box.set_class(quote is None, "closest")
+        prefix = "— " if quote is not None else "Not found for sure. The closest lines, from "
+        self.query_one(".where", Static).update(prefix + shown.where)
+        self.query_one(".answer", Static).update("")
+        self.scroll_visible(animate=False)
 
     def append(self, piece: str) -> None:
         self.text += piece
@@ -56,16 +85,26 @@ class ExchangeView(Vertical):
     def finish(self, answer: Any) -> None:
         self.answer = answer
         places = dict.fromkeys((p.doc, p.page, p.section) for p in answer.citations)
-        lines = [citation_line(n, *place) for n, place in enumerate(places, start=1)]
-        self._show(answer.text, answer.found, answer.stopped, lines)
+        lines = [citation_line(n, *where) for n, where in enumerate(places, start=1)]
+        self.show_quote(answer.quote, answer.closest)
+        self._show(answer.short_answer or ("" if answer.found else answer.text), answer.found, answer.stopped, lines)
 
     def restore(self, saved: Any) -> None:
         """Show an exchange from history."""
+        from fieldmind.answers.quote import Quote
+
         self.answer = saved
+        quote = Quote.from_json(saved.quote) if saved.quote else None
         lines = [
             citation_line(n, c["doc"], c.get("page"), c.get("section")) for n, c in enumerate(saved.citations, start=1)
         ]
-        self.call_after_refresh(self._show, saved.answer, saved.found, saved.stopped, lines)
+        text = saved.short_answer or ("" if quote else saved.answer)
+
+        def show() -> None:
+            self.show_quote(quote)
+            self._show(text, saved.found, saved.stopped, lines)
+
+        self.call_after_refresh(show)
 
     def fail(self, message: str) -> None:
         self.query_one(".answer", Static).update(f"error: {message}")

@@ -1,0 +1,347 @@
+"""Choosing the evidence: which stretch of the retrieved pages answers the question.
+
+Candidates are the units (sentences, list items, table rows) of each retrieved passage and of its neighbours
+on the same page. Two cheap stages, both comparable across questions:
+
+1. every unit is scored by its cosine similarity to the question (MiniLM) plus the BM25 weight of the
+   question's terms it holds (SQLite FTS5 over the candidates, so a term rare among them counts most);
+2. from each of the best units a window starts: that unit and the one or two after it on the page, up to
+   MAX_WINDOW_WORDS. Manuals often name the thing in one sentence and give its value in the next ("POLLTIME
+   … The default of 60 is …"). A window scores its own similarity and BM25, its passage's retrieval score,
+   and whether it holds a number when the question asks for one.
+
+Measured on 50 answerable questions over two real manuals (`bench/answers.py`): the key fact was in the best
+unit for 20, in the best unit's window for 28, in the best window for 29-30; any candidate held it for 42.
+The weights and the not-found threshold are fitted there on half of the questions. The model never takes part
+in choosing the facts (letter-choice and yes/no prompts with the 0.5B and 1.5B models did no better than
+similarity on a held-out manual: 6/30 against 7/30).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from fieldmind.answers.units import Span, split_units
+from fieldmind.knowledge.context import PageContext
+from fieldmind.knowledge.retrieve import STOPWORDS, Passage
+
+NEIGHBOUR_CHARS = 700
+"""How far around its passage a page's units are candidates (a page of a PDF is usually all of it)."""
+WINDOW_STARTS = 20
+"""Windows are built from this many of the best units (more cost embedding time and gained 0-1 question)."""
+MAX_WINDOW_UNITS = 3
+MAX_WINDOW_WORDS = 60
+"""What is shown as the answer stays short; the rest is in the sources."""
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How the scores add up, and below which total the documents are taken not to hold the answer."""
+
+    unit_keyword: float = 0.3
+    keyword: float = 0.3
+    phrase: float = 0.2
+    passage: float = 1.0
+    number: float = 0.1
+    margin: float = 0.5
+    absent: float = 0.2
+    identifier: float = 0.5
+    """Weight of the share of the question's exact identifiers (`E05`) the window holds, in score and confidence."""
+    threshold: float = 1.025
+    """Confidence at or above which the best window is the answer. Fitted on three question sets (shared,
+    apcupsd, demo; bench/answers.py), a confident wrong answer counting twice as bad as a right one is good."""
+    closest: float = 0.65
+    """Between this and `threshold`: "not found", with the best window shown as the closest lines."""
+
+
+WEIGHTS = Weights()
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One unit of a retrieved page, with the passage it came with and its own score."""
+
+    passage: Passage
+    rank: int
+    """The rank of the passage it came with (0 = best retrieved)."""
+    span: Span
+    view: str
+    """Which page (or section) text it is in: "manual.pdf, page 6"."""
+    page_text: str
+    header: str | None
+    """For a table row, its table's header row."""
+    similarity: float = 0.0
+    keyword: float = 0.0
+
+    @property
+    def text(self) -> str:
+        return self.page_text[self.span.start : self.span.end]
+
+    @property
+    def score(self) -> float:
+        return self.similarity + WEIGHTS.unit_keyword * self.keyword
+
+    def embedding_text(self) -> str:
+        return f"{self.header}\n{self.text}" if self.header else self.text
+
+
+@dataclass(frozen=True)
+class Window:
+    """A stretch of one to three consecutive units of a page: what is quoted when it wins."""
+
+    units: tuple[Unit, ...]
+    similarity: float = 0.0
+    keyword: float = 0.0
+    phrase: float = 0.0
+    named: float = 1.0
+    """Share of the question's identifiers the window holds."""
+    numeric: bool = False
+    score: float = 0.0
+    features: dict[str, float] = field(default_factory=dict, compare=False)
+
+    @property
+    def first(self) -> Unit:
+        return self.units[0]
+
+    @property
+    def passage(self) -> Passage:
+        return self.first.passage
+
+    @property
+    def start(self) -> int:
+        return self.first.span.start
+
+    @property
+    def end(self) -> int:
+        return self.units[-1].span.end
+
+    @property
+    def text(self) -> str:
+        """The window verbatim from its page's text."""
+        return self.first.page_text[self.start : self.end]
+
+    @property
+    def header(self) -> str | None:
+        return self.first.header
+
+    def embedding_text(self) -> str:
+        return f"{self.header}\n{self.text}" if self.header else self.text
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_DIGIT = re.compile(r"\d")
+_ASKS_NUMBER = re.compile(
+    r"\b(?:how (?:many|much|long|often|far|big|large|high|low|hot|cold|soon|fast|old|dark|tight)|what (?:is the )?"
+    r"(?:size|torque|temperature|pressure|voltage|current|capacity|number|port|value|interval|limit|maximum|"
+    r"minimum|default|percentage|rating|speed|time|weight|length|width|height|gap|clearance|range)|which (?:port|"
+    r"value|number|size|version)|at what|default|maximum|minimum|max\b|min\b|interval|torque|pressure|voltage|"
+    r"capacity|part number|threshold)",
+    re.IGNORECASE,
+)
+
+
+_IDENTIFIER = re.compile(
+    r"(?<![\w-])(?:--?[a-z][\w-]*|\\[A-Za-z]+|[A-Za-z]+(?:::[A-Za-z]+)+|(?=[\w./-]*\d)(?=[\w./-]*[A-Za-z])"
+    r"[A-Za-z0-9][\w./-]*[A-Za-z0-9]|[A-Z][A-Z0-9_]{3,}|[a-z]+[A-Z]\w*)(?![\w-])"
+)
+
+
+def question_identifiers(question: str) -> list[str]:
+    """What the question names exactly: codes, part numbers, options, directives (`E05`, `NW-FF-0875`,
+    `--seuil-up`, `BATTERYLEVEL`, `Email::Address`). A window that lacks one is about something else."""
+    return list(dict.fromkeys(m.group(0).rstrip(".") for m in _IDENTIFIER.finditer(question)))
+
+
+def _fold(text: str) -> str:
+    return re.sub(r"[^\w]+", " ", text).strip().casefold()
+
+
+def holds_identifiers(question: str, text: str) -> float:
+    """Share of the question's identifiers found in the text (1.0 when it names none)."""
+    names = question_identifiers(question)
+    if not names:
+        return 1.0
+    folded = f" {_fold(text)} "
+    return sum(f" {_fold(n)} " in folded for n in names) / len(names)
+
+
+def asks_for_number(question: str) -> bool:
+    """Questions whose answer is a quantity, a setting or a part number: a stretch without digits rarely answers."""
+    return bool(_ASKS_NUMBER.search(question))
+
+
+def content_terms(question: str) -> list[str]:
+    words = [w.lower() for w in _WORD.findall(question)]
+    return list(dict.fromkeys(w for w in words if w not in STOPWORDS and (len(w) > 1 or w.isdigit())))
+
+
+def gather(passages: Sequence[Passage], context: Callable[[Passage], PageContext]) -> list[Unit]:
+    """The units of each passage and its page neighbours, in page order; a unit seen twice keeps its best passage."""
+    seen: dict[tuple[str, str, int], Unit] = {}
+    units_of: dict[tuple[str, str], tuple[str, list[Span]]] = {}
+    for rank, passage in enumerate(passages):
+        view = context(passage)
+        key = (passage.doc_id, view.title)
+        if key not in units_of:
+            units_of[key] = (view.text, split_units(view.text))
+        text, spans = units_of[key]
+        low = view.start - NEIGHBOUR_CHARS if view.start >= 0 else 0
+        high = view.end + NEIGHBOUR_CHARS if view.start >= 0 else len(view.text)
+        for span in spans:
+            if span.end <= low or span.start >= high:
+                continue
+            place = (passage.doc_id, view.title, span.start)
+            if place not in seen:
+                header = text[span.header[0] : span.header[1]] if span.header else None
+                seen[place] = Unit(passage, rank, span, view.title, text, header)
+    return sorted(seen.values(), key=lambda u: (u.passage.doc_id, u.rank, u.span.start))
+
+
+def question_phrases(question: str) -> list[str]:
+    """Pairs of words next to each other in the question, stop words aside ("oil change", "change interval")."""
+    words = [w.lower() for w in _WORD.findall(question)]
+    pairs = zip(words, words[1:], strict=False)
+    return list(dict.fromkeys(f"{a} {b}" for a, b in pairs if a not in STOPWORDS and b not in STOPWORDS))
+
+
+def keyword_scores(question: str, texts: Sequence[str], phrases: bool = False) -> list[float]:
+    """BM25 of the question's terms (or its word pairs, as phrases) in each text, among these texts (FTS5,
+    Porter stemming), max-normalised."""
+    terms = question_phrases(question) if phrases else content_terms(question)
+    if not terms or not texts:
+        return [0.0] * len(texts)
+    db = sqlite3.connect(":memory:")
+    try:
+        db.execute("CREATE VIRTUAL TABLE u USING fts5(text, tokenize='porter unicode61 remove_diacritics 2')")
+        db.executemany("INSERT INTO u(rowid, text) VALUES (?, ?)", list(enumerate(texts)))
+        match = " OR ".join('"' + t.replace('"', "") + '"' for t in terms)
+        rows = db.execute("SELECT rowid, -bm25(u) FROM u WHERE u MATCH ?", (match,)).fetchall()
+    except sqlite3.OperationalError:
+        return [0.0] * len(texts)
+    finally:
+        db.close()
+    scores = [0.0] * len(texts)
+    top = max((float(s) for _, s in rows), default=0.0)
+    for rowid, score in rows:
+        scores[int(rowid)] = float(score) / top if top > 0 else 0.0
+    return scores
+
+
+def _similarities(question_vector: Any, texts: list[str], encode: Callable[[list[str]], Any]) -> list[float]:
+    import numpy as np
+
+    if not texts:
+        return []
+    vectors = np.asarray(encode(texts), dtype=np.float32)
+    return [float(x) for x in vectors @ np.asarray(question_vector, dtype=np.float32)]
+
+
+def score_units(question: str, question_vector: Any, units: Sequence[Unit], encode: Callable[[list[str]], Any]) -> list[Unit]:
+    """Stage 1: every unit's similarity and keyword score, best first."""
+    from dataclasses import replace
+
+    texts = [u.embedding_text() for u in units]
+    similarities = _similarities(question_vector, texts, encode)
+    keywords = keyword_scores(question, texts)
+    scored = [replace(u, similarity=s, keyword=k) for u, s, k in zip(units, similarities, keywords, strict=True)]
+    return sorted(scored, key=lambda u: u.score, reverse=True)
+
+
+def _window_from(unit: Unit, page_units: list[Unit]) -> tuple[Unit, ...]:
+    """The unit and the ones after it on its page, while they fit. A table row stands alone: with its header
+    row it says all it has to say, and the next row is another answer."""
+    if unit.span.kind == "row":
+        return (unit,)
+    index = next(i for i, u in enumerate(page_units) if u.span.start == unit.span.start)
+    chosen = [page_units[index]]
+    words = len(unit.text.split())
+    for following in page_units[index + 1 : index + MAX_WINDOW_UNITS]:
+        more = len(following.text.split())
+        if words + more > MAX_WINDOW_WORDS or following.span.kind == "row":
+            break
+        chosen.append(following)
+        words += more
+    return tuple(chosen)
+
+
+def windows(ranked_units: Sequence[Unit]) -> list[tuple[Unit, ...]]:
+    """Windows starting at each of the best units (distinct, in order of their first unit's score)."""
+    pages: dict[tuple[str, str], list[Unit]] = {}
+    for unit in sorted(ranked_units, key=lambda u: u.span.start):
+        pages.setdefault((unit.passage.doc_id, unit.view), []).append(unit)
+    return [_window_from(unit, pages[(unit.passage.doc_id, unit.view)]) for unit in ranked_units[:WINDOW_STARTS]]
+
+
+QUESTION_WORDS = frozenset(
+    "much many long soon often take takes big bigger small kind sort thing things work works able still every "
+    "anything something happen happens go goes put".split()
+)
+"""Words of how a question is asked ("how much", "how soon"), not of what it is about."""
+
+
+def topic_terms(question: str) -> list[str]:
+    """The content terms that say what the question is about."""
+    return [t for t in content_terms(question) if t not in QUESTION_WORDS]
+
+
+def confidence(ranked: Sequence[Window], absent: int, weights: Weights = WEIGHTS) -> float:
+    """How sure the best window answers: its own similarity to the question, how far it leads the best window
+    of any other page, less a share for each term of the question found nowhere in the library.
+
+    Kept apart from the ranking score on purpose: the passage score's scale shifts with the size of the
+    library (a ten-page manual scores lower than a hundred-page one), the similarity and the lead do not.
+    Measured over 75 answerable and 24 unanswerable questions: no single feature separated right from wrong
+    better (ROC AUC 0.81 for this one, 0.77 for the ranking score); the unanswerable questions are the ones that
+    name what the manuals never mention ("warranty", "turbocharger"), hence the absent terms.
+    """
+    if not ranked:
+        return 0.0
+    best = ranked[0]
+    others = (w.score for w in ranked[1:] if (w.passage.doc_id, w.first.view) != (best.passage.doc_id, best.first.view))
+    lead = best.score - next(others, best.score - 1.0)
+    missing = weights.identifier * (1.0 - best.named)
+    return best.similarity + weights.margin * lead - weights.absent * absent - missing
+
+
+def total(window: Window, weights: Weights) -> float:
+    return (
+        window.similarity
+        + weights.keyword * window.keyword
+        + weights.phrase * window.phrase
+        - weights.identifier * (1.0 - window.named)
+        + weights.passage * window.passage.score
+        + weights.number * window.numeric
+    )
+
+
+def score(
+    question: str,
+    question_vector: Any,
+    units: Sequence[Unit],
+    encode: Callable[[list[str]], Any],
+    weights: Weights = WEIGHTS,
+) -> list[Window]:
+    """Stage 2: the windows with their scores, best first."""
+    from dataclasses import replace
+
+    ranked_units = score_units(question, question_vector, units, encode)
+    spans = windows(ranked_units)
+    if not spans:
+        return []
+    drafts = [Window(units=w) for w in spans]
+    texts = [w.embedding_text() for w in drafts]
+    similarities = _similarities(question_vector, texts, encode)
+    keywords = keyword_scores(question, texts)
+    phrases = keyword_scores(question, texts, phrases=True)
+    wants_number = asks_for_number(question)
+    scored = []
+    for draft, similarity, keyword, phrase in zip(drafts, similarities, keywords, phrases, strict=True):
+        numeric = wants_number and bool(_DIGIT.search(draft.text))
+        named = holds_identifiers(question, draft.embedding_text())
+        window = replace(draft, similarity=similarity, keyword=keyword, phrase=phrase, named=named, numeric=numeric)
+        scored.append(replace(window, score=total(window, weights)))
+    return sorted(scored, key=lambda w: w.score, reverse=True)

@@ -1,0 +1,16 @@
+"""How a place in the manuals is written for people: "manual.pdf, page 6 — 5.1 Oil". One way, everywhere."""
+
+from __future__ import annotations
+
+SECTION_SEPARATOR = " > "
+
+
+def place(doc: str, page: int | None, section: str | None = None, *, last_heading: bool = True) -> str:
+    """"doc, page N" (or "doc" without pages), then " — section" when there is one.
+
+    `last_heading` keeps only the innermost heading of a path ("5 Service > 5.1 Oil" → "5.1 Oil").
+    """
+    where = f"{doc}, page {page}" if page is not None else doc
+    if section:
+        where += " — " + (section.split(SECTION_SEPARATOR)[-1] if last_heading else section)
+    return where

@@ -1,0 +1,53 @@
+"""Numbered schema steps for Fieldmind's SQLite files: each database says its version (`PRAGMA user_version`).
+
+A database is brought up to date step by step, each step in its own transaction with the version bump, so
+an interrupted upgrade resumes where it stopped. Step 1 of each schema creates what the first release
+created (`IF NOT EXISTS`), so files written before versions were kept (version 0) upgrade the same way.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+
+def version(db: sqlite3.Connection) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(db: sqlite3.Connection, steps: Sequence[str]) -> int:
+    """Apply the steps this database has not had yet; returns the version it is at.
+
+    `steps[0]` takes a database to version 1, `steps[n]` to version n + 1. A database newer than the steps
+    (written by a newer Fieldmind) is left alone.
+    """
+    current = version(db)
+    for number, script in enumerate(steps, start=1):
+        if number <= current:
+            continue
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(script):
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {number}")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        current = number
+    return current
+
+
+def _statements(script: str) -> list[str]:
+    """Split a script into statements (sqlite3.complete_statement keeps triggers' inner semicolons)."""
+    out: list[str] = []
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            if pending.strip():
+                out.append(pending.strip())
+            pending = ""
+    if pending.strip():
+        out.append(pending.strip())
+    return out

@@ -1,0 +1,167 @@
+"""Fit and report the evidence chooser's not-found threshold on real manuals, without the model.
+
+    python bench/answers.py [--json] [--fit] [--calibrate shared-set,apcupsd,demo] [--held-out avrdude]
+
+For every question of each set (tests/data/<set>/qa.jsonl over the manuals beside it) it retrieves the
+passages and scores the candidate windows once, then evaluates thresholds: a question is *right* when the
+quote holds the key facts, *wrong* when a quote is shown without them (or at all, for an unanswerable
+question), *missed* when an answerable one is "not found", *abstained* when an unanswerable one is.
+With --fit the threshold is chosen on the calibration sets (a wrong answer costs two right ones) and the
+held-out set, which nothing was tuned on, is reported beside them. `curve` shows the whole trade-off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "app"))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from fieldmind.answers import choose  # noqa: E402
+from fieldmind.answers.quote import closest_lines, select  # noqa: E402
+from fieldmind.evaluation import EvalItem, answer_is_right, load_items  # noqa: E402
+
+DATA = ROOT / "tests" / "data"
+WRONG_COST = 2
+"""How many right answers one confident wrong answer cancels, when choosing the threshold."""
+THRESHOLDS = [round(0.5 + x * 0.025, 3) for x in range(25)]
+
+
+@dataclass
+class Scored:
+    item: EvalItem
+    set: str
+    windows: list[choose.Window]
+    absent: int
+
+
+def _documents(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in {".pdf", ".html", ".md", ".docx"})
+
+
+def prepare(sets: list[str], cache: Path, k: int) -> list[Scored]:
+    from fieldmind.assistant import Assistant
+    from fieldmind.knowledge.embedder import ONNX_NAME, Embedder
+    from fieldmind.knowledge.index import KnowledgeBase
+
+    embedder = Embedder(onnx_path=cache / "models" / "embedder" / ONNX_NAME)
+    out: list[Scored] = []
+    for name in sets:
+        folder = DATA / name
+        kb = KnowledgeBase(cache / name / "index", embedder=embedder)
+        kb.ingest(_documents(folder))
+        assistant = Assistant(kb, None, answer_k=k)
+        for item in load_items(folder / "qa.jsonl"):
+            passages = kb.search(item.question, k)
+            windows = assistant.evidence(item.question, passages) if passages else []
+            absent = len(kb.absent_terms(choose.topic_terms(item.question)))
+            out.append(Scored(item, name, windows, absent))
+        kb.close()
+    return out
+
+
+def outcome(scored: Scored, weights: choose.Weights) -> str:
+    sure = choose.confidence(scored.windows, scored.absent, weights)
+    quote = select(scored.windows, sure, weights)
+    if not scored.item.answerable:
+        return "abstained" if quote is None else "wrong"
+    if quote is None:
+        return "missed"
+    return "right" if answer_is_right(scored.item, True, quote.shown()) else "wrong"
+
+
+def closest_holds_key(scored: Scored, weights: choose.Weights) -> bool:
+    """Not found, but the closest lines shown beside "not found" hold the key facts."""
+    sure = choose.confidence(scored.windows, scored.absent, weights)
+    lines = closest_lines(scored.windows, sure, weights)
+    return scored.item.answerable and lines is not None and answer_is_right(scored.item, True, lines.shown())
+
+
+def tally(rows: list[Scored], weights: choose.Weights) -> dict[str, Any]:
+    counts = {"right": 0, "wrong": 0, "missed": 0, "abstained": 0}
+    wrong_answerable = 0
+    in_closest = 0
+    for row in rows:
+        result = outcome(row, weights)
+        counts[result] += 1
+        wrong_answerable += result == "wrong" and row.item.answerable
+        in_closest += result == "missed" and closest_holds_key(row, weights)
+    answerable = sum(r.item.answerable for r in rows)
+    unanswerable = len(rows) - answerable
+    return counts | {
+        "answerable": answerable,
+        "unanswerable": unanswerable,
+        "right_rate": round(counts["right"] / answerable, 3) if answerable else None,
+        "wrong_rate": round(wrong_answerable / answerable, 3) if answerable else None,
+        "abstain_rate": round(counts["abstained"] / unanswerable, 3) if unanswerable else None,
+        "missed_but_in_closest_lines": in_closest,
+    }
+
+
+def fit(rows: list[Scored]) -> choose.Weights:
+    """The threshold that does best on `rows`: right answers less WRONG_COST per wrong one (ties: higher)."""
+
+    def value(threshold: float) -> tuple[int, float]:
+        t = tally(rows, replace(choose.WEIGHTS, threshold=threshold))
+        return t["right"] - WRONG_COST * t["wrong"], threshold
+
+    return replace(choose.WEIGHTS, threshold=max(THRESHOLDS, key=value))
+
+
+def curve(rows: list[Scored]) -> list[dict[str, Any]]:
+    """Right, wrong and abstention rates at each threshold: the trade-off the threshold chooses on."""
+    out = []
+    for threshold in THRESHOLDS:
+        t = tally(rows, replace(choose.WEIGHTS, threshold=threshold))
+        out.append({"threshold": threshold} | {k: t[k] for k in ("right_rate", "wrong_rate", "abstain_rate")})
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--calibrate", default="shared-set,apcupsd,demo")
+    parser.add_argument("--held-out", default="avrdude")
+    parser.add_argument("--cache", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "fieldmind-bench-answers")
+    parser.add_argument("-k", type=int, default=5)
+    parser.add_argument("--fit", action="store_true", help="choose the threshold on the calibration sets")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    calibrate = [s for s in args.calibrate.split(",") if s]
+    held_out = [s for s in args.held_out.split(",") if s]
+    started = time.perf_counter()
+    rows = prepare(calibrate + held_out, args.cache, args.k)
+    result: dict[str, Any] = {"k": args.k, "prepare_s": round(time.perf_counter() - started, 1)}
+    calibration = [r for r in rows if r.set in calibrate]
+    weights = fit(calibration) if args.fit else choose.WEIGHTS
+    result["weights"] = weights.__dict__
+    result["calibration"] = tally(calibration, weights)
+    result["held_out"] = tally([r for r in rows if r.set in held_out], weights)
+    result["by_set"] = {name: tally([r for r in rows if r.set == name], weights) for name in calibrate + held_out}
+    result["by_kind"] = {
+        kind: tally([r for r in rows if r.item.kind == kind], weights) for kind in sorted({r.item.kind for r in rows})
+    }
+    result["curve_calibration"] = curve(calibration)
+    result["questions"] = [{"id": r.item.id, "set": r.set, "outcome": outcome(r, weights)} for r in rows]
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    for point in result["curve_calibration"]:
+        print("curve", point)
+    for key in ("weights", "calibration", "held_out"):
+        print(f"{key}: {result[key]}")
+    for name, t in result["by_set"].items():
+        print(f"set {name}: {t}")
+    for kind, t in result["by_kind"].items():
+        print(f"kind {kind}: {t}")
+
+
+if __name__ == "__main__":
+    main()
