@@ -129,7 +129,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--calibrate", default="shared-set,apcupsd,demo")
     parser.add_argument("--held-out", default="avrdude")
-    parser.add_argument("--cache", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "fieldmind-bench-answers")
+    parser.add_argument(
+        "--cache", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "fieldmind-bench-answers"
+    )
     parser.add_argument("-k", type=int, default=5)
     parser.add_argument("--fit", action="store_true", help="choose the threshold on the calibration sets")
     parser.add_argument("--json", action="store_true")

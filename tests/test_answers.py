@@ -34,12 +34,17 @@ def test_units_are_sentences_items_and_rows_at_their_exact_offsets() -> None:
     spans = split_units(PAGE)
     texts = [(s.kind, PAGE[s.start : s.end]) for s in spans]
     assert texts[0] == ("heading", "5.1 Changing the engine oil")
-    assert ("sentence", "The oil change interval is every 250 operating hours or every 6 months, whichever comes\n"
-            "first.") in texts
+    assert (
+        "sentence",
+        "The oil change interval is every 250 operating hours or every 6 months, whichever comes\nfirst.",
+    ) in texts
     assert ("sentence", "Use SAE 15W-40 oil (API CK-4); the capacity is 3.8 litres.") in texts
     assert ("item", "2. Remove the drain plug and let the oil drain\n   completely into a container.") in texts
     rows = [s for s in spans if s.kind == "row"]
-    assert [PAGE[s.start : s.end] for s in rows] == ["Cylinder head bolts | 38 N·m | 2 stages", "Oil drain plug | 25 N·m | 1 stage"]
+    assert [PAGE[s.start : s.end] for s in rows] == [
+        "Cylinder head bolts | 38 N·m | 2 stages",
+        "Oil drain plug | 25 N·m | 1 stage",
+    ]
     assert all(s.header is not None and PAGE[s.header[0] : s.header[1]] == "Fastener | Torque | Stages" for s in rows)
     assert texts[-1] == ("sentence", "Dispose of used oil at an approved collection point.")
 
@@ -96,7 +101,11 @@ def table_manuals(tmp_path: Path) -> Path:
     parts = document.add_table(rows=1, cols=3)
     for cell, text in zip(parts.rows[0].cells, ("Part", "Part number", "Quantity"), strict=True):
         cell.text = text
-    for row in [("Air filter element", "TX-AF-1180", "1"), ("Fuel filter", "TX-FF-0412", "2"), ("V-belt", "TX-VB-330", "1")]:
+    for row in [
+        ("Air filter element", "TX-AF-1180", "1"),
+        ("Fuel filter", "TX-FF-0412", "2"),
+        ("V-belt", "TX-VB-330", "1"),
+    ]:
         cells = parts.add_row().cells
         for cell, text in zip(cells, row, strict=True):
             cell.text = text
@@ -161,8 +170,10 @@ def test_a_question_whose_answer_is_not_in_a_generated_manual_never_gets_a_numbe
     from fieldmind.knowledge.index import KnowledgeBase
 
     folder = tmp_path_factory.mktemp("generated")
-    lines = [f"# {n + 1} {topic.title()}\n\nInspect the {topic} every {v} hours and replace it after {v * 10} hours."
-             for n, (topic, v) in enumerate(zip(TOPICS, values, strict=True))]
+    lines = [
+        f"# {n + 1} {topic.title()}\n\nInspect the {topic} every {v} hours and replace it after {v * 10} hours."
+        for n, (topic, v) in enumerate(zip(TOPICS, values, strict=True))
+    ]
     make_pdf(folder / "manual.pdf", ["\n".join(lines[:3]), "\n".join(lines[3:])], headings=True)
     kb = KnowledgeBase(folder / "index", embedder=embedder)
     try:

@@ -95,12 +95,16 @@ def test_models_list_shape(isolated_home: Path) -> None:
 @pytest.mark.model
 def test_ask_on_the_demo_manual_right_after_install(isolated_home: Path) -> None:
     """First run: the demo manual is ingested by itself and the answer cites its page."""
-    out = run("ask", "--json", "What is the oil change interval?", home=isolated_home)
+    out = run("ask", "--json", "What torque for the cylinder head bolts?", home=isolated_home)
     assert out.returncode == 0, out.stderr
     answer = json.loads(out.stdout)
     assert answer["found"] is True
-    assert "250" in answer["answer"]
+    quote = answer["quote"]
+    assert quote["text"] == "Cylinder head bolts | 90 N.m, in three stages" and quote["header"] == "Fastener | Torque"
+    assert (quote["doc"], quote["page"]) == (DEMO_PDF.name, 7) and quote["end"] > quote["start"] >= 0
+    assert answer["answer"] in (answer["short_answer"], "Fastener | Torque\n" + quote["text"])
     assert answer["citations"][0]["doc"] == DEMO_PDF.name
-    assert answer["citations"][0]["page"] == 6
-    assert answer["model"] == "qwen2.5-coder-0.5b-instruct"
-    assert set(answer["timings"]) == {"retrieve_ms", "first_token_ms", "total_ms", "tokens", "tokens_per_s"}
+    assert answer["citations"][0]["page"] == 7
+    assert answer["model"] == "qwen2.5-coder-0.5b-instruct" and answer["engine"] == "local"
+    assert set(answer["timings"]) == {"retrieve_ms", "quote_ms", "first_token_ms", "total_ms", "tokens", "tokens_per_s"}
+    assert set(answer) >= {"answer", "found", "quote", "closest", "short_answer", "citations", "model", "timings"}

@@ -112,7 +112,7 @@ def test_ask_makes_no_network_connection(tmp_path: Path, isolated_home: Path) ->
             *fieldmind_command(),
             "ask",
             "--json",
-            "What is the oil change interval?",
+            "What torque for the cylinder head bolts?",
             "--home",
             str(isolated_home),
         ],
@@ -144,4 +144,4 @@ def test_the_whole_app_works_in_a_namespace_with_no_network(isolated_home: Path)
     hits = json.loads(run("search", "fault code E07", "--json").stdout)
     assert any("E07" in h["text"] for h in hits)
     answer = json.loads(run("ask", "--json", "What torque for the oil drain plug?").stdout)
-    assert answer["found"] and "35" in answer["answer"]
+    assert answer["found"] and "35 N.m" in answer["quote"]["text"]

@@ -14,7 +14,7 @@ from fakes import FakeScriptedEngine, services_factory
 from fieldmind.settings import load_settings
 from fieldmind.tui.app import FieldmindApp
 
-ANSWER = ["The oil change interval is every ", "250 operating hours or every 6 months."]
+ANSWER = ["The head bolts take ", "90 N.m, in three stages."]
 SIZE = (80, 24)
 
 
@@ -27,7 +27,7 @@ async def _ready(pilot: Any) -> None:
 
 async def _asked(pilot: Any) -> None:
     await _ready(pilot)
-    pilot.app.screen.query_one("#question").value = "What is the oil change interval?"
+    pilot.app.screen.query_one("#question").value = "What torque for the cylinder head bolts?"
     await pilot.press("enter")
     deadline = time.monotonic() + 60
     while not any(view.answer for view in pilot.app.screen.query("ExchangeView")):

@@ -11,14 +11,16 @@ from typing import Any
 import pytest
 
 from fakes import FakeScriptedEngine, services_factory
+from fieldmind.answers.check import facts_supported
 from fieldmind.settings import load_settings
 from fieldmind.tui.app import FieldmindApp
 
 from conftest import DEMO_PDF, SMALL_MODEL
 from helpers import corrupt_pdf
 
-ANSWER = ["The oil change ", "interval is every ", "250 operating hours ", "or every 6 months."]
-QUESTION = "What is the oil change interval?"
+ANSWER = ["The head bolts ", "take 90 N.m, ", "in three stages."]
+"""The scripted model's short answer: its facts are in the quote, so it is shown."""
+QUESTION = "What torque for the cylinder head bolts?"
 
 
 async def wait_until(pilot: Any, condition: Any, timeout: float = 30.0) -> None:
@@ -56,11 +58,15 @@ async def test_screen_paints_and_takes_a_question_before_the_model_is_loaded(iso
         gate.set()
         await wait_until(pilot, lambda: exchanges(app)[0].answer is not None)
         answer = exchanges(app)[0].answer
-        assert answer.found and "250" in answer.text
-        assert answer.citations[0].page == 6
+        assert answer.found and "Cylinder head bolts | 90 N.m" in answer.quote.text
+        assert answer.short_answer == "The head bolts take 90 N.m, in three stages." == answer.text
+        assert answer.citations[0].page == 7
+        view = exchanges(app)[0]
+        assert "Cylinder head bolts | 90 N.m" in str(view.query_one(".quote").render())
+        assert "page 7" in str(view.query_one(".where").render())
 
 
-async def test_sources_show_before_the_first_word(isolated_home, embedder) -> None:  # type: ignore[no-untyped-def]
+async def test_sources_and_the_quote_show_before_the_model_writes(isolated_home, embedder) -> None:  # type: ignore[no-untyped-def]
     engine = FakeScriptedEngine(ANSWER)
     engine.first_token.clear()
     app = make_app(isolated_home, embedder, engine)
@@ -69,24 +75,28 @@ async def test_sources_show_before_the_first_word(isolated_home, embedder) -> No
         await ask(pilot)
         sources = app.screen.query_one("#sources")
         await wait_until(pilot, lambda: sources.option_count > 0)
-        assert exchanges(app)[0].text == ""  # no word yet
+        view = exchanges(app)[0]
+        await wait_until(pilot, lambda: view.quote is not None)  # the manual's words, while the model waits
+        assert view.text == "" and "90 N.m" in str(view.query_one(".quote").render())
         engine.first_token.set()
-        await wait_until(pilot, lambda: exchanges(app)[0].answer is not None)
+        await wait_until(pilot, lambda: view.answer is not None)
         first = sources.get_option_at_index(0).prompt
-        assert "✓" in str(first) and "p. 6" in str(first)
+        assert "✓" in str(first) and "p. 7" in str(first)
 
 
-async def test_escape_stops_the_answer_and_keeps_what_was_written(isolated_home, embedder) -> None:  # type: ignore[no-untyped-def]
+async def test_escape_stops_the_short_answer_and_keeps_the_quote(isolated_home, embedder) -> None:  # type: ignore[no-untyped-def]
     engine = FakeScriptedEngine(["word "] * 150, delay=0.05)
     app = make_app(isolated_home, embedder, engine)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: app.state == "ready")
         await ask(pilot)
-        await wait_until(pilot, lambda: exchanges(app)[0].text.count("word") >= 3)
+        await wait_until(pilot, lambda: bool(engine.calls) and exchanges(app)[0].quote is not None)
+        await pilot.pause(0.2)
         await pilot.press("escape")
         await wait_until(pilot, lambda: exchanges(app)[0].answer is not None, timeout=5)
         answer = exchanges(app)[0].answer
-        assert answer.stopped and answer.text.startswith("word")
+        assert answer.stopped and answer.short_answer is None and answer.attempt.startswith("word")
+        assert answer.found and "90 N.m" in answer.quote.text  # the manual's words stay
         assert answer.timings.tokens < 100
         assert "[stopped]" in str(exchanges(app)[0].query_one(".answer").render())
         assert app.screen.query_one("#question").has_focus
@@ -106,11 +116,14 @@ async def test_enter_on_a_source_opens_its_page_with_the_passage_highlighted(iso
         await pilot.press("ctrl+s", "enter")
         await wait_until(pilot, lambda: type(app.screen).__name__ == "SourceScreen")
         context = app.screen.context
-        assert context.title == "gx7500-generator-manual.pdf, page 6"
-        assert "5.4 Adjusting the V-belt" in context.text  # the whole page, not just the passage
-        assert "250 operating hours" in context.text[context.start : context.end]
+        assert context.title == "gx7500-generator-manual.pdf, page 7"
+        assert "Glow plugs | 18 N.m" in context.text  # the whole page, not just the passage
+        assert context.text[context.start : context.end] == exchanges(app)[0].quote.text  # the quoted words
         await pilot.press("escape")
         assert type(app.screen).__name__ == "ChatScreen"
+        await pilot.press("ctrl+o")  # the quote's page, straight from the answer
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "SourceScreen")
+        assert app.screen.context.text[app.screen.context.start : app.screen.context.end].startswith("Cylinder head")
 
 
 async def test_library_ingests_with_progress_shows_errors_and_removes_with_confirmation(  # type: ignore[no-untyped-def]
@@ -188,7 +201,8 @@ async def test_history_is_saved_reopened_exported_and_wiped(isolated_home, embed
         await pilot.press("e")
         exported = (isolated_home / "exports").glob("*.md")
         markdown = next(exported).read_text()
-        assert "250 operating hours" in markdown and "gx7500-generator-manual.pdf, page 6" in markdown
+        assert "> Cylinder head bolts | 90 N.m, in three stages" in markdown
+        assert "> — gx7500-generator-manual.pdf, page 7" in markdown and "The head bolts take 90 N.m" in markdown
         await pilot.press("enter")
         await wait_until(pilot, lambda: type(app.screen).__name__ == "ChatScreen" and len(exchanges(app)) == 1)
         await pilot.press("f4")
@@ -197,7 +211,7 @@ async def test_history_is_saved_reopened_exported_and_wiped(isolated_home, embed
         await pilot.press("y")
         await wait_until(pilot, lambda: app.screen.query_one("#conversations").option_count == 0)
     data = (isolated_home / "history.sqlite").read_bytes()
-    assert b"oil change interval" not in data
+    assert b"cylinder head bolts" not in data
 
 
 async def test_palette_keymap_and_theme(isolated_home, embedder) -> None:  # type: ignore[no-untyped-def]
@@ -231,8 +245,10 @@ async def test_ask_flow_with_the_real_small_model(isolated_home, embedder, small
         await ask(pilot)
         await wait_until(pilot, lambda: exchanges(app)[0].answer is not None, timeout=120)
         answer = exchanges(app)[0].answer
-        assert answer.model == SMALL_MODEL and answer.timings.tokens > 0
-        assert app.screen.query_one("#sources").option_count == 3
+        assert answer.model == SMALL_MODEL and answer.timings.tokens > 0  # the base model was asked to reword
+        assert answer.found and "90 N.m" in answer.quote.text
+        assert answer.short_answer is None or facts_supported(answer.short_answer, answer.quote.shown())
+        assert app.screen.query_one("#sources").option_count == 5
         assert app.services.history.conversations()[0].title == QUESTION
     small_engine.load()  # the app closed it on exit; other tests share it
 

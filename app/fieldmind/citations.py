@@ -6,7 +6,7 @@ SECTION_SEPARATOR = " > "
 
 
 def place(doc: str, page: int | None, section: str | None = None, *, last_heading: bool = True) -> str:
-    """"doc, page N" (or "doc" without pages), then " — section" when there is one.
+    """ "doc, page N" (or "doc" without pages), then " — section" when there is one.
 
     `last_heading` keeps only the innermost heading of a path ("5 Service > 5.1 Oil" → "5.1 Oil").
     """

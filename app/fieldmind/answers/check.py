@@ -17,9 +17,9 @@ _IDENTIFIER = re.compile(
 )
 _SPACE = re.compile(r"\s+")
 _WORD_UNITS = frozenset(
-    "mm cm m km in ft nm n·m nm lb lbf lbs psi bar kpa mpa pa v mv kv a ma w kw hp hz khz mhz rpm l ml gal qt s ms min h "
-    "hours hour minutes minute seconds second days day weeks week months month years year degrees deg °c °f c f % "
-    "kg g oz ohm ω percent times cycles cycle".split()
+    "mm cm m km in ft nm n·m lb lbf lbs psi bar kpa mpa pa v mv kv a ma w kw hp hz khz mhz rpm l ml gal qt s ms "
+    "min h hours hour minutes minute seconds second days day weeks week months month years year degrees deg °c °f "
+    "c f % kg g oz ohm ω percent times cycles cycle".split()
 )
 
 

@@ -46,3 +46,22 @@ def evaluate(
         click.echo(f"{kind:14} {score['n']:>3} {r1:>9.3f} {r5:>9.3f} {mrr:>6.3f}")
     for kind, score in data.get("answers", {}).items():
         info(f"answers {kind}: {score['right']}/{score['n']} right ({score['rate']:.0%})")
+    if "confusion" in data:
+        click.echo("")
+        click.echo(confusion_table(data["confusion"]))
+
+
+def confusion_table(confusion: dict[str, dict[str, int]]) -> str:
+    """Outcomes per question kind: right, wrong (shown without the key facts), not found though answerable,
+    not found rightly."""
+    from fieldmind.evaluation import OUTCOMES
+
+    headers = ["kind", "right", "wrong", "not found (answerable)", "not found (rightly)"]
+    widths = [max(14, *(len(k) for k in confusion)), 6, 6, 22, 19]
+    lines = ["  ".join(h.rjust(w) if n else h.ljust(w) for n, (h, w) in enumerate(zip(headers, widths, strict=True)))]
+    for kind, counts in sorted(confusion.items(), key=lambda kv: (kv[0] == "all", kv[0])):
+        cells = [kind.ljust(widths[0])] + [
+            str(counts.get(o, 0)).rjust(w) for o, w in zip(OUTCOMES, widths[1:], strict=True)
+        ]
+        lines.append("  ".join(cells))
+    return "\n".join(lines)

@@ -8,7 +8,6 @@ from pathlib import Path
 import click
 
 from fieldmind.citations import place
-
 from fieldmind.cli.common import (
     EXIT_PARTIAL,
     emit_json,

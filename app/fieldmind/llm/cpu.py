@@ -48,7 +48,9 @@ def build_problem(info: str, flags: set[str] | None = None) -> str | None:
     """Why this build must not run here, or None when it fits the CPU."""
     enabled = build_features(info)
     if "AMX_INT8" in enabled:
-        return "llama-cpp-python was built with AMX (a native build), which crashes on AMX Xeons (llama.cpp issue 20824)"
+        return (
+            "llama-cpp-python was built with AMX (a native build), which crashes on AMX Xeons (llama.cpp issue 20824)"
+        )
     flags = cpu_flags() if flags is None else flags
     if flags is None:
         return None

@@ -14,6 +14,7 @@ a row keeps its cells and the answer can show it under its header row.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 MIN_RUNS_PER_COLUMN = 5
@@ -107,7 +108,7 @@ def _cell_starts(line: list[Run]) -> list[float]:
     """Where each cell of a line starts: runs separated by a gap wider than CELL_GAP line heights."""
     height = max(max(r.top - r.bottom for r in line), 1.0)
     starts = [line[0].left]
-    for a, b in zip(line, line[1:], strict=False):
+    for a, b in pairwise(line):
         if b.left - a.right > CELL_GAP * height:
             starts.append(b.left)
     return starts
@@ -125,7 +126,7 @@ def table_text(textpage: Any) -> str | None:
     """
     lines = _line_groups(_runs(textpage))
     starts = [_cell_starts(line) for line in lines]
-    linked = [_aligned(a, b) for a, b in zip(starts, starts[1:], strict=False)]
+    linked = [_aligned(a, b) for a, b in pairwise(starts)]
     in_table = [False] * len(lines)
     run_start = 0
     for i in range(len(lines)):
@@ -148,7 +149,7 @@ def table_text(textpage: Any) -> str | None:
             continue
         height = max(max(r.top - r.bottom for r in line), 1.0)
         parts = [line[0].text]
-        for a, b in zip(line, line[1:], strict=False):
+        for a, b in pairwise(line):
             parts.append((" | " if b.left - a.right > CELL_GAP * height else " ") + b.text)
         out.append("".join(parts))
     return "\n".join(out)

@@ -64,9 +64,7 @@ def parse_pdf(path: Path) -> ParsedDocument:
             try:
                 textpage = page.get_textpage()
                 text = (
-                    reading_order_text(textpage, page.get_width())
-                    or table_text(textpage)
-                    or textpage.get_text_range()
+                    reading_order_text(textpage, page.get_width()) or table_text(textpage) or textpage.get_text_range()
                 )
                 texts.append(text.replace("\r\n", "\n").replace("\r", "\n"))
                 textpage.close()

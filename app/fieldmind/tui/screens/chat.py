@@ -166,9 +166,7 @@ class ChatScreen(Screen[None]):
         if quote is None:
             self.notify("No quote to open: the last answer was not found in your documents.")
             return
-        passage = next(
-            (p for p in self.passages.values() if p.doc_id == quote.doc_id and p.page == quote.page), None
-        )
+        passage = next((p for p in self.passages.values() if p.doc_id == quote.doc_id and p.page == quote.page), None)
         if passage is None:
             self.notify("The quoted page is not among the sources any more.")
             return
