@@ -69,7 +69,7 @@ def test_search_json_and_stdin_lines(isolated_home: Path) -> None:
     run("ingest", str(DEMO_PDF), home=isolated_home)
     hits = json.loads(run("search", "torque of the oil drain plug", "-k", "3", "--json", home=isolated_home).stdout)
     assert len(hits) == 3
-    assert set(hits[0]) == {"doc", "page", "section", "text", "score"}
+    assert set(hits[0]) == {"doc", "doc_id", "revision", "page", "section", "text", "score", "ocr"}
     assert any("35 N.m" in h["text"] for h in hits)
     out = run("search", "-", "-k", "2", stdin="fault code E07\nfuel filter part number\n", home=isolated_home)
     lines = out.stdout.strip().splitlines()

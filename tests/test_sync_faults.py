@@ -67,6 +67,9 @@ def test_kill_9_at_each_apply_step_leaves_old_or_new_and_a_restart_finishes(  # 
     generations = sorted(p.name for p in (isolated_home / "index").glob("g0*"))
     assert len(generations) <= 2  # the current one and the previous, kept for rollback
     services.close()
+    audited = _cli("sync", "--audit", "--json", home=isolated_home)
+    applied = [e for e in json.loads(audited.stdout) if e.get("event") == "applied" and e.get("pack") == "pumps"]
+    assert [e["version"] for e in applied].count(2) == 1, applied  # recorded once, by the run that completed it
 
 
 def test_queries_running_through_a_sync_never_fail_or_mix(publisher, isolated_home, embedder) -> None:  # type: ignore[no-untyped-def]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -35,12 +35,12 @@ class Knowledge(Protocol):
     def absent_terms(self, terms: list[str]) -> list[str]: ...
 
 
-class Generator(Protocol):
+class TextGenerator(Protocol):
     """What answering needs of a language model engine."""
 
     @property
     def name(self) -> str: ...
-    def stream(self, prompt: Prompt, max_tokens: int) -> Iterator[str]: ...
+    def stream(self, prompt: Prompt, max_tokens: int) -> Generator[str, None, None]: ...
 
 
 @dataclass
@@ -159,7 +159,7 @@ class Assistant:
     def __init__(
         self,
         knowledge: Knowledge,
-        engine: Generator | None,
+        engine: TextGenerator | None,
         answer_k: int = 5,
         short_answers: bool = True,
         weights: choose.Weights = choose.WEIGHTS,

@@ -13,7 +13,10 @@ import os
 import platform
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fieldmind.services import Services
 
 CPU_FLAGS = (
     "sse4_2",
@@ -80,7 +83,7 @@ def _measure(path: Path, threads: int) -> float:
         engine.close()
 
 
-def model_speeds(services: Any, measure: bool) -> list[dict[str, Any]]:
+def model_speeds(services: Services, measure: bool) -> list[dict[str, Any]]:
     from fieldmind.llm.catalog import fits
     from fieldmind.llm.engine import system_info
 
@@ -120,7 +123,7 @@ def model_speeds(services: Any, measure: bool) -> list[dict[str, Any]]:
     return rows
 
 
-def index_health(services: Any) -> dict[str, Any]:
+def index_health(services: Services) -> dict[str, Any]:
     kb = services.knowledge
     try:
         counts = kb.store.counts()
@@ -140,7 +143,7 @@ def index_health(services: Any) -> dict[str, Any]:
     }
 
 
-def report(services: Any, measure: bool = True) -> dict[str, Any]:
+def report(services: Services, measure: bool = True) -> dict[str, Any]:
     from fieldmind import netguard
     from fieldmind.llm.catalog import total_ram_bytes
     from fieldmind.sync.state import SyncPaths, SyncState

@@ -16,6 +16,8 @@ from typing import Any
 
 from fieldmind.answers.quote import Quote
 from fieldmind.citations import place
+from fieldmind.errors import FieldmindError
+from fieldmind.files import write_atomic
 from fieldmind.migrations import migrate
 
 MIGRATIONS = (
@@ -162,6 +164,16 @@ class History:
             self._db.execute("DELETE FROM conversations")
             self._db.execute("VACUUM")
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def export_markdown(history: History, conversation_id: int, folder: Path) -> Path:
+    """Write one conversation as Markdown into `folder` (the chat screen and the history screen both do)."""
+    conversation = history.load(conversation_id)
+    if conversation is None:
+        raise FieldmindError(f"conversation {conversation_id} is no longer in the history; nothing was exported")
+    path = folder / f"conversation-{conversation_id}.md"
+    write_atomic(path, to_markdown(conversation))
+    return path
 
 
 def to_markdown(conversation: Conversation) -> str:

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from fieldmind.offline import go_offline
+
 log = logging.getLogger("fieldmind.network")
 
 
@@ -87,7 +89,8 @@ def _record(address: Any, verdict: str) -> None:
         (f"{f.filename}:{f.lineno}" for f in reversed(traceback.extract_stack()[:-3]) if "socket" not in f.filename),
         "?",
     )
-    entry = {"time": time.time(), "address": str(address), "verdict": verdict, "caller": caller}
+    now = time.time()
+    entry = {"time": now, "address": str(address), "verdict": verdict, "caller": caller}
     _policy.attempts.append(entry)
     if verdict == "refused":
         log.warning("refused network connection to %s (from %s)", address, caller)
@@ -95,7 +98,7 @@ def _record(address: Any, verdict: str) -> None:
         try:
             _policy.log_path.parent.mkdir(parents=True, exist_ok=True)
             with _policy.log_path.open("a", encoding="utf-8") as handle:
-                stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(entry["time"]))
+                stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(now))
                 handle.write(f"{stamp} {verdict} {address} from {caller}\n")
         except OSError:
             pass
@@ -127,31 +130,30 @@ def _guarded_connect_ex(self: socket.socket, address: Any) -> int:
 
 def install(endpoints: Iterable[tuple[str, int]] = (), log_path: Path | None = None) -> None:
     """Turn the guard on for this process (idempotent), allowing `endpoints`."""
-    for key, value in {
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "HF_DATASETS_OFFLINE": "1",
-        "HF_HUB_DISABLE_TELEMETRY": "1",
-        "ANONYMIZED_TELEMETRY": "False",
-        "DO_NOT_TRACK": "1",
-    }.items():
-        os.environ.setdefault(key, value)
+    go_offline()
     allow(endpoints)
     _policy.log_path = log_path
     if not _policy.installed:
-        socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
-        socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+        setattr(socket.socket, "connect", _guarded_connect)  # noqa: B010 - a patch the type checker must not vet
+        setattr(socket.socket, "connect_ex", _guarded_connect_ex)  # noqa: B010
         _policy.installed = True
 
 
 def uninstall() -> None:
     """For tests: restore the plain socket functions and forget the policy."""
-    socket.socket.connect = _original_connect  # type: ignore[method-assign]
-    socket.socket.connect_ex = _original_connect_ex  # type: ignore[method-assign]
+    setattr(socket.socket, "connect", _original_connect)  # noqa: B010
+    setattr(socket.socket, "connect_ex", _original_connect_ex)  # noqa: B010
     _policy.installed = False
     _policy.allowed.clear()
     _policy.attempts.clear()
     _policy.log_path = None
+
+
+def _chroma_telemetry() -> bool:
+    """Whether the settings Fieldmind opens Chroma with allow its anonymous telemetry (read, not assumed)."""
+    from fieldmind.knowledge.vectors import chroma_settings
+
+    return bool(chroma_settings().anonymized_telemetry)
 
 
 def describe() -> dict[str, Any]:
@@ -161,7 +163,8 @@ def describe() -> dict[str, Any]:
         "allowed_endpoints": allowed_endpoints(),
         "refused_this_run": sum(1 for a in _policy.attempts if a["verdict"] == "refused"),
         "huggingface_offline": os.environ.get("HF_HUB_OFFLINE") == "1",
-        "chroma_telemetry": False,
-        "update_checks": False,
+        "do_not_track": os.environ.get("DO_NOT_TRACK") == "1",
+        "chroma_telemetry": _chroma_telemetry(),
+        "update_checks": "none: Fieldmind has no update check; knowledge comes only by `fieldmind sync`",
         "log": str(_policy.log_path) if _policy.log_path else None,
     }

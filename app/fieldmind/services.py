@@ -9,10 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from fieldmind.assistant import Assistant
+from fieldmind.files import Progress
 from fieldmind.history import History
 from fieldmind.knowledge.embedder import ONNX_NAME, Embedder
 from fieldmind.knowledge.index import IngestReport, KnowledgeBase
-from fieldmind.llm.catalog import Catalog, Progress
+from fieldmind.llm.catalog import Catalog
 from fieldmind.llm.engine import Engine
 from fieldmind.locations import shipped
 from fieldmind.settings import Settings
@@ -79,6 +80,14 @@ class Services:
             short_answers=self.settings.model.short_answers,
         )
 
+    def open_knowledge(self) -> tuple[str | None, IngestReport | None]:
+        """At start, the same in every interface: repair the index if it needs it, then offer the demo manual.
+
+        Returns what the repair did (to tell the user) and the demo ingest's report (None when not offered).
+        """
+        repaired = self.check_index()
+        return repaired, self.ensure_demo_knowledge()
+
     def ensure_demo_knowledge(self) -> IngestReport | None:
         """On first run with an empty index, ingest the demo manual shipped with the app."""
         marker = self.settings.index_dir / DEMO_MARKER
@@ -91,9 +100,23 @@ class Services:
         return report
 
     def check_index(self) -> str | None:
-        """At start: repair the index if a write was interrupted or the vector store is damaged."""
+        """At start: repair the index if a write was interrupted or the vector store is damaged.
+
+        Repairs write, so they run under the index's write lock, and only when no other process holds it: a
+        `.writing` marker seen while another Fieldmind ingests or syncs is that process at work, not a crash
+        (reconciling under it once left 804 passages with 800 vectors).
+        """
+        from filelock import Timeout
+
         if self.knowledge.is_empty():
             return None
+        try:
+            with self.knowledge.write_lock().acquire(timeout=0):
+                return self._repair()
+        except Timeout:
+            return None  # another process is writing; it finishes its write, or the next start repairs it
+
+    def _repair(self) -> str | None:
         notes = []
         if self.knowledge.interrupted():
             repaired = self.knowledge.reconcile()

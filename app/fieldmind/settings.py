@@ -10,9 +10,11 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from fieldmind.errors import FieldmindError
+from fieldmind.files import write_atomic
 from fieldmind.locations import resolve_home
 
 CONFIG_FILE = "config.toml"
@@ -23,9 +25,9 @@ class ModelSettings(BaseModel):
 
     name: str = "qwen2.5-coder-0.5b-instruct"
     """A catalogue name or a path to any GGUF file."""
-    threads: int = 0
+    threads: int = Field(default=0, ge=0, le=512)
     """CPU threads for generation; 0 means one per core."""
-    context_size: int = 2048
+    context_size: int = Field(default=2048, ge=256, le=131072)
     """Tokens of context: system prompt, passages, question and answer together."""
     short_answers: bool = True
     """After the quote, let the model reword it in a few words (shown only when its facts are in the quote)."""
@@ -36,22 +38,22 @@ class ModelSettings(BaseModel):
 class KnowledgeSettings(BaseModel):
     """How documents are read, cut into passages and retrieved."""
 
-    max_file_mb: float = 200.0
+    max_file_mb: float = Field(default=200.0, gt=0, le=100_000)
     """Files bigger than this are refused with a clear error instead of stalling the ingest."""
-    chunk_words: int = 60
+    chunk_words: int = Field(default=60, ge=10, le=2000)
     """Target passage size, in words: small passages retrieve best (measured: 60 beat 40-180)."""
-    chunk_overlap_words: int = 10
+    chunk_overlap_words: int = Field(default=10, ge=0, le=500)
     """Words repeated between neighbouring passages so a sentence cut at a boundary is still found."""
-    search_k: int = 5
+    search_k: int = Field(default=5, ge=1, le=100)
     """Passages returned by `search` when `-k` is not given."""
-    answer_k: int = 5
+    answer_k: int = Field(default=5, ge=1, le=20)
     """Passages whose pages are searched for the sentence, list item or table row that answers."""
     embedder_backend: Literal["auto", "onnx", "torch"] = "auto"
     """auto: ONNX Runtime over a one-time export of the bundled model (fast start, less memory), else torch."""
     backend: Literal["embedded", "http"] = "embedded"
     """`embedded`: Chroma on disk under `<home>/index`; `http`: a Chroma server (for a whole site)."""
     chroma_host: str = "127.0.0.1"
-    chroma_port: int = 8000
+    chroma_port: int = Field(default=8000, ge=1, le=65535)
 
 
 class TrustedKey(BaseModel):
@@ -68,9 +70,9 @@ class SyncSettings(BaseModel):
 
     source: str | None = None
     """An http(s) URL of a pack site, or a folder (USB stick, LAN share). The only network endpoint used."""
-    check_interval_s: float = 900.0
+    check_interval_s: float = Field(default=900.0, gt=0)
     """How often the connectivity monitor looks for the source (it backs off when unreachable)."""
-    max_pack_mb: float = 2048.0
+    max_pack_mb: float = Field(default=2048.0, gt=0)
     """A pack larger than this is refused before download (endless-data protection)."""
     trusted_keys: list[TrustedKey] = []
     """Publisher keys whose signatures this device believes (`fieldmind trust add`)."""
@@ -134,8 +136,6 @@ def _read_config(home: Path) -> dict[str, Any]:
         with path.open("rb") as handle:
             return tomllib.load(handle)
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        from fieldmind.errors import FieldmindError
-
         raise FieldmindError(f"{path}: cannot read settings ({exc}); fix or delete the file") from exc
 
 
@@ -156,7 +156,21 @@ def load_settings(home: str | os.PathLike[str] | None = None, **overrides: Any) 
     from_env = Settings(home=home_path).model_dump(exclude_unset=True, exclude={"home"})
     values = _merge(_merge(from_file, from_env), overrides)
     values["home"] = home_path
-    return Settings.model_validate(values)
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        raise FieldmindError(_explain(exc, home_path / CONFIG_FILE)) from exc
+
+
+def _explain(error: ValidationError, path: Path) -> str:
+    """Which key in which file (or variable) is wrong, and why: one line a problem."""
+    problems = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"])
+        env = "FIELDMIND_" + "__".join(str(part).upper() for part in item["loc"])
+        where = f"${env}" if env in os.environ else str(path)
+        problems.append(f"{where}: setting {key} = {item.get('input')!r}: {item['msg']}")
+    return "; ".join(problems) + " (fix or remove it; `fieldmind doctor` shows the settings in use)"
 
 
 def save_setting(settings: Settings, dotted_key: str, value: Any) -> None:
@@ -170,7 +184,4 @@ def save_setting(settings: Settings, dotted_key: str, value: Any) -> None:
     for part in parents:
         node = node.setdefault(part, {})
     node[leaf] = value
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(tomli_w.dumps(current), encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, tomli_w.dumps(current))

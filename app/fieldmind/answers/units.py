@@ -120,8 +120,8 @@ def split_units(text: str) -> list[Span]:
         lines = block
         if kind == "row":
             header = _trim(text, *lines[0]) if len(lines) > 1 else None
-            for line in lines[1:] if header else lines:
-                a, b = _trim(text, *line)
+            for row in lines[1:] if header else lines:
+                a, b = _trim(text, *row)
                 spans.append(Span("row", a, b, header))
             continue
         block_start, block_end = lines[0][0], lines[-1][1]

@@ -34,8 +34,7 @@ def ask(question: str, k: int | None, model: str | None, home: str | None, as_js
     from fieldmind.citations import place
 
     services = services_for(home)
-    report = services.ensure_demo_knowledge()
-    repaired = services.check_index()
+    repaired, report = services.open_knowledge()
     if repaired:
         info(f"index repaired: {repaired}")
     if report is not None and not as_json:

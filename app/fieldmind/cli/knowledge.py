@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -18,6 +19,10 @@ from fieldmind.cli.common import (
     services_for,
 )
 
+if TYPE_CHECKING:
+    from fieldmind.knowledge.ingest import IngestProgress, IngestReport
+    from fieldmind.services import Services
+
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
@@ -29,7 +34,7 @@ def ingest(paths: tuple[Path, ...], watch: bool, home: str | None, as_json: bool
     """Add or update files and folders (PDF, DOCX, HTML, Markdown, text); unchanged files cost a hash."""
     services = services_for(home)
 
-    def progress(event) -> None:  # type: ignore[no-untyped-def]
+    def progress(event: IngestProgress) -> None:
         if not as_json:
             info(f"[{event.files_done}/{event.files_total}] {event.outcome:9} {event.path}")
 
@@ -42,7 +47,7 @@ def ingest(paths: tuple[Path, ...], watch: bool, home: str | None, as_json: bool
         sys.exit(EXIT_PARTIAL)
 
 
-def _watch(services, paths: tuple[Path, ...], as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def _watch(services: Services, paths: tuple[Path, ...], as_json: bool) -> None:
     import threading
 
     from fieldmind.knowledge.watch import watch_folder
@@ -53,7 +58,7 @@ def _watch(services, paths: tuple[Path, ...], as_json: bool) -> None:  # type: i
     stop = threading.Event()
     lock = threading.Lock()
 
-    def report(result) -> None:  # type: ignore[no-untyped-def]
+    def report(result: IngestReport) -> None:
         with lock:
             _print_report(result, as_json)
             sys.stdout.flush()
@@ -72,7 +77,7 @@ def _watch(services, paths: tuple[Path, ...], as_json: bool) -> None:  # type: i
         stop.set()
 
 
-def _print_report(report, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def _print_report(report: IngestReport, as_json: bool) -> None:
     if as_json:
         emit_json(report.to_json())
     else:
@@ -130,8 +135,7 @@ def remove(refs: tuple[str, ...], home: str | None, as_json: bool) -> None:
 def search(query: str, k: int | None, home: str | None, as_json: bool) -> None:
     """Find passages (no model). QUERY of - reads one query a line from stdin, one JSON array a line out."""
     services = services_for(home)
-    services.ensure_demo_knowledge()
-    repaired = services.check_index()
+    repaired, _ = services.open_knowledge()
     if repaired:
         info(f"index repaired: {repaired}")
     if query == "-":

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from fieldmind.cli.common import emit_json, home_option, json_option, reports_errors, services_for
 
+if TYPE_CHECKING:
+    from fieldmind.services import Services
 
-def _rows(services) -> list[dict]:  # type: ignore[no-untyped-def]
+
+def _rows(services: Services) -> list[dict[str, Any]]:
     from fieldmind.llm.catalog import fits
 
     active = services.settings.model.name

@@ -85,15 +85,22 @@ def pack() -> None:
     """Publisher tools: keys and signed packs."""
 
 
+PUBLISHER_DIR = "publisher"
+"""Where a publisher's keys live in its home when --out / --key are not given."""
+
+
 @pack.command("keygen")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--out", "out_dir", default=None, type=click.Path(file_okay=False, path_type=Path), help="Default: <home>/publisher"
+)
 @home_option
 @reports_errors
-def keygen(out_dir: Path, home: str | None) -> None:
+def keygen(out_dir: Path | None, home: str | None) -> None:
     """Write DIR/publisher.key (private, keep it safe) and DIR/publisher.pub (give it to devices)."""
+    from fieldmind.locations import resolve_home
     from fieldmind.sync import keys
 
-    private_path, public_path = keys.generate(out_dir)
+    private_path, public_path = keys.generate(out_dir or resolve_home(home) / PUBLISHER_DIR)
     key_id = keys.key_id(keys.load_public(public_path))
     click.echo(f"private key: {private_path}\npublic key:  {public_path}\nkey id: {key_id}")
 
@@ -102,17 +109,29 @@ def keygen(out_dir: Path, home: str | None) -> None:
 @click.argument("src_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--name", required=True, help="Pack name (lower case, digits, . _ -).")
 @click.option("--version", "version", required=True, type=click.IntRange(min=1))
-@click.option("--key", "key_file", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--key",
+    "key_file",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Default: <home>/publisher/publisher.key (from `pack keygen`).",
+)
 @click.option("--out", "site", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--expires-days", default=30.0, type=click.FloatRange(min=0.0, min_open=True))
 @home_option
 @reports_errors
 def build(
-    src_dir: Path, name: str, version: int, key_file: Path, site: Path, expires_days: float, home: str | None
+    src_dir: Path, name: str, version: int, key_file: Path | None, site: Path, expires_days: float, home: str | None
 ) -> None:
     """Sign every document under SRC_DIR as pack NAME version N on the static site SITE_DIR."""
+    from fieldmind.errors import FieldmindError
+    from fieldmind.locations import resolve_home
     from fieldmind.sync.pack import build as build_pack
 
+    if key_file is None:
+        key_file = resolve_home(home) / PUBLISHER_DIR / "publisher.key"
+        if not key_file.is_file():
+            raise FieldmindError(f"{key_file}: no publisher key; run `fieldmind pack keygen` or give --key")
     built = build_pack(src_dir, name, version, key_file, site, expires_days)
     click.echo(
         f"{built.name} v{built.version}: {built.files} files, {built.bytes / 2**20:.1f} MB; site serial {built.serial}"

@@ -43,16 +43,3 @@ def page_context(passage: Passage, views: list[tuple[int | None, str | None, str
             title = place(passage.doc, page, section if page is None else None, last_heading=False)
             return PageContext(title, text, start, end)
     return PageContext(place(passage.doc, passage.page), passage.text, 0, len(passage.text))
-
-
-def merge_overlapping(texts: list[str], max_overlap: int = 60) -> str:
-    """Neighbouring passages joined back into one text, the words they share written once."""
-    merged: list[str] = []
-    for text in texts:
-        words = text.split()
-        for size in range(min(max_overlap, len(merged), len(words)), 0, -1):
-            if merged[-size:] == words[:size]:
-                words = words[size:]
-                break
-        merged.extend(words)
-    return " ".join(merged)

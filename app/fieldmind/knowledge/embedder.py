@@ -19,23 +19,11 @@ from typing import Any
 
 from fieldmind.errors import FieldmindError
 from fieldmind.locations import shipped
+from fieldmind.offline import go_offline
 
 DIMENSION = 384
 MAX_TOKENS = 256
-OFFLINE_ENV = {
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "HF_DATASETS_OFFLINE": "1",
-    "HF_HUB_DISABLE_TELEMETRY": "1",
-    "TOKENIZERS_PARALLELISM": "false",
-}
 ONNX_NAME = "all-MiniLM-L6-v2.onnx"
-
-
-def go_offline() -> None:
-    """Tell every Hugging Face library not to touch the network (must run before they are imported)."""
-    for key, value in OFFLINE_ENV.items():
-        os.environ.setdefault(key, value)
 
 
 def bundled_model_dir() -> Path:
@@ -63,7 +51,7 @@ def export_onnx(model_dir: Path, target: Path) -> None:
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
     model = AutoModel.from_pretrained(str(model_dir), local_files_only=True).eval()
 
-    class LastHidden(torch.nn.Module):
+    class LastHidden(torch.nn.Module):  # type: ignore[misc]  # torch is read as Any (pyproject: follow_imports)
         def __init__(self) -> None:
             super().__init__()
             self.model = model

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from fieldmind.knowledge.chunking import Chunk
-from fieldmind.knowledge.context import PageContext, merge_overlapping, page_context
+from fieldmind.knowledge.context import PageContext, page_context
 from fieldmind.knowledge.embedder import Embedder
 from fieldmind.knowledge.ingest import (
     LOCAL,
@@ -22,6 +22,7 @@ from fieldmind.knowledge.ingest import (
     IngestProgress,
     IngestReport,
     ProgressCallback,
+    shown,
     walk,
 )
 from fieldmind.knowledge.retrieve import Passage, hybrid_search
@@ -187,7 +188,7 @@ class KnowledgeBase:
                 report.cancelled = True
                 break
             if folder is not None:
-                seen_by_folder.setdefault(folder, set()).add(str(path.resolve()))
+                seen_by_folder.setdefault(folder, set()).add(shown(path.resolve()))
             batch.add(path, source)
         if not report.cancelled:
             batch.flush()
@@ -211,13 +212,10 @@ class KnowledgeBase:
         """The page (or section) a passage came from, with where the passage sits in it."""
         with self._lock:
             views = self.store.page_texts(passage.doc_id, passage.page)
-            if not views:  # an index written before page texts were kept: rebuild from its passages
-                chunks = [c.text for c in self.store.page_chunks(passage.doc_id, passage.page)]
-                views = [(passage.page, passage.section, merge_overlapping(chunks))]
         return page_context(passage, views)
 
     def _remove_missing(self, folder: Path, seen: set[str], source: str) -> int:
-        prefix = str(folder) + os.sep
+        prefix = shown(folder) + os.sep
         removed = 0
         with self._lock:
             for record in self.store.documents():
@@ -232,10 +230,14 @@ class KnowledgeBase:
             return [d for d in self.store.documents() if ref in (d.id, d.name, d.path)]
 
     def remove(self, refs: Iterable[str]) -> tuple[int, list[str]]:
-        """Remove documents by id, name or path; returns (how many, the refs that matched nothing)."""
+        """Remove documents by id, name or path; returns (how many, the refs that matched nothing).
+
+        Under the write lock, like every write: a sync switching generations meanwhile would bring the
+        removed document back.
+        """
         removed = 0
         unknown: list[str] = []
-        with self._lock:
+        with self.write_lock(), self._lock:
             for ref in refs:
                 matches = self.resolve(ref)
                 if not matches:

@@ -8,7 +8,6 @@ Each document is then stored in its own transaction, so a crash loses only docum
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fieldmind.errors import FieldmindError, InputError, StoreError
+from fieldmind.files import sha256_file
 from fieldmind.knowledge.chunking import SECTION_SEPARATOR, Chunk, chunk_segments
 from fieldmind.knowledge.parsers import Segment, kind_of, parse
 from fieldmind.knowledge.store import DocumentRecord, document_id
@@ -71,11 +71,6 @@ class IngestProgress:
 ProgressCallback = Callable[[IngestProgress], None]
 
 
-def sha256_of(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
 def walk(paths: Iterable[Path], report: IngestReport) -> Iterator[tuple[Path, Path | None]]:
     """(file, folder it was found in) for every file under `paths`; missing paths and loops are reported."""
     seen_dirs: set[str] = set()
@@ -85,6 +80,9 @@ def walk(paths: Iterable[Path], report: IngestReport) -> Iterator[tuple[Path, Pa
             continue
         if given.is_file():
             yield given.resolve(), None
+            continue
+        if not given.is_dir():
+            report.failed.append({"path": shown(given), "error": not_regular(given)})
             continue
         root = given.resolve()
         for folder, dirs, files in os.walk(root, followlinks=True):
@@ -98,6 +96,33 @@ def walk(paths: Iterable[Path], report: IngestReport) -> Iterator[tuple[Path, Pa
             for name in sorted(files):
                 if not name.startswith("."):
                     yield Path(folder) / name, root
+
+
+def shown(path: Path) -> str:
+    """A path as text that can always be printed and stored, even when its name is not valid UTF-8."""
+    return os.fsdecode(path).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def not_regular(path: Path) -> str:
+    """Why a path that is neither a file nor a folder is refused, said plainly."""
+    import stat
+
+    try:
+        mode = path.lstat().st_mode
+    except OSError:
+        return "no such file or folder"
+    if stat.S_ISLNK(mode) and not path.exists():
+        return "a symbolic link to nothing (dangling link)"
+    mode = path.stat().st_mode
+    if stat.S_ISFIFO(mode):
+        kind = "a named pipe (FIFO)"
+    elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        kind = "a device"
+    elif stat.S_ISSOCK(mode):
+        kind = "a socket"
+    else:
+        kind = "not a regular file"
+    return f"{kind}, not a document; only regular files are read"
 
 
 @dataclass
@@ -160,6 +185,9 @@ class IngestBatch:
         except FieldmindError as exc:
             self._fail(path, str(exc))
             return
+        except Exception as exc:  # a parser's own error (XMLSyntaxError, …): this file fails, the rest go on
+            self._fail(path, f"cannot be read as a document ({type(exc).__name__}: {str(exc)[:200]})")
+            return
         if prepared is None:
             self.report.unchanged += 1
             self._tell(path, "unchanged")
@@ -170,11 +198,13 @@ class IngestBatch:
 
     def _prepare(self, path: Path, source: str, identity: tuple[str, str, str] | None) -> _Prepared | None:
         real = path.resolve()
-        doc_id, name, shown_path = identity or (document_id(source, str(real)), real.name, str(real))
+        if not real.is_file():  # a FIFO, a device, a dangling link: refused before anything opens it
+            raise InputError(shown(path), not_regular(path))
+        doc_id, name, shown_path = identity or (document_id(source, str(real)), shown(Path(real.name)), shown(real))
         if kind_of(Path(name)) is None:
             parse(Path(name))  # raises the "unsupported file type" error, naming the file
         real = real if identity is None else _named_view(real, name)
-        sha = sha256_of(real)
+        sha = sha256_file(real)
         existing = self.kb.document(doc_id)
         if existing and existing.sha256 == sha:
             return None
@@ -215,6 +245,12 @@ class IngestBatch:
                         "was lost; free some space and run the ingest again"
                     ) from exc
                 raise StoreError(f"cannot write the index while storing {prepared.path} ({exc})") from exc
+            except StoreError:
+                raise
+            except Exception as exc:  # this document cannot be stored (odd metadata): it fails, the rest go on
+                offset += count
+                self._fail(prepared.path, f"cannot be stored ({type(exc).__name__}: {str(exc)[:200]})")
+                continue
             offset += count
             for warning in prepared.record.warnings:
                 self.report.warnings.append({"path": str(prepared.path), "warning": warning})
@@ -226,7 +262,7 @@ class IngestBatch:
             self._tell(prepared.path, "updated" if prepared.existed else "added")
 
     def _fail(self, path: Path, reason: str) -> None:
-        self.report.failed.append({"path": str(path), "error": reason})
+        self.report.failed.append({"path": shown(path), "error": reason})
         self._tell(path, "failed")
 
     def _tell(self, path: Path, outcome: str) -> None:

@@ -51,16 +51,19 @@ class Passage:
     """Cosine similarity to the question, when the dense ranker saw this passage."""
 
     def to_json(self) -> dict[str, Any]:
+        return self.citation() | {"score": round(self.score, 6)}
+
+    def citation(self) -> dict[str, Any]:
+        """The passage as `ask --json` cites it (`revision` and `ocr` are for revisions and scans to come)."""
         return {
             "doc": self.doc,
+            "doc_id": self.doc_id,
+            "revision": None,
             "page": self.page,
             "section": self.section,
             "text": self.text,
-            "score": round(self.score, 6),
+            "ocr": False,
         }
-
-    def citation(self) -> dict[str, Any]:
-        return {"doc": self.doc, "page": self.page, "section": self.section, "text": self.text}
 
 
 def _content_words(question: str) -> list[str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
@@ -18,12 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from fieldmind.errors import StoreError
+from fieldmind.files import write_atomic
 from fieldmind.knowledge.chunking import Chunk
 from fieldmind.knowledge.vectors import VectorStore
+from fieldmind.migrations import migrate
 
 CURRENT = "CURRENT"
 FIRST_GENERATION = "g000001"
-SCHEMA = """
+MIGRATIONS = (
+    """
 CREATE TABLE IF NOT EXISTS documents (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -68,7 +70,18 @@ END;
 CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
     INSERT INTO chunks_fts(chunks_fts, rowid, text, section) VALUES ('delete', old.id, old.text, old.section);
 END;
-"""
+""",
+    # 2: indexes written before page texts were kept get them from their passages, in order (neighbouring
+    # passages overlap a little, so a few words may show twice; re-ingesting the file makes them exact).
+    """
+INSERT INTO pages (doc_id, page, section, text)
+SELECT doc_id, page, NULL, group_concat(text, char(10))
+FROM (SELECT doc_id, page, text FROM chunks ORDER BY doc_id, page, ordinal)
+WHERE doc_id NOT IN (SELECT DISTINCT doc_id FROM pages)
+GROUP BY doc_id, page;
+""",
+)
+"""The catalogue's schema, step by step (see migrations.py); `PRAGMA user_version` says where a file is."""
 
 
 @dataclass
@@ -112,7 +125,8 @@ class StoredChunk:
 
 def document_id(source: str, path: str) -> str:
     """Stable per (source, path): a changed file replaces its old version instead of adding a copy."""
-    return hashlib.sha256(f"{source}\0{path}".encode()).hexdigest()[:16]
+    # surrogateescape: a file name that is not valid UTF-8 (seen on USB sticks) still gets its own id
+    return hashlib.sha256(f"{source}\0{path}".encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
 def current_generation(index_dir: Path) -> str:
@@ -127,11 +141,7 @@ def current_generation(index_dir: Path) -> str:
 
 def switch_generation(index_dir: Path, generation: str) -> None:
     """Point `CURRENT` at another generation in one atomic rename."""
-    tmp = index_dir / f"{CURRENT}.tmp"
-    tmp.write_text(generation + "\n", encoding="utf-8")
-    with tmp.open("rb") as handle:
-        os.fsync(handle.fileno())
-    tmp.replace(index_dir / CURRENT)
+    write_atomic(index_dir / CURRENT, generation + "\n")
 
 
 class Store:
@@ -151,7 +161,7 @@ class Store:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA foreign_keys=ON")
-            db.executescript(SCHEMA)
+            migrate(db, MIGRATIONS)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{path}: the index catalogue is damaged ({exc})") from exc
         db.row_factory = sqlite3.Row

@@ -1,7 +1,8 @@
 """Dense vectors in Chroma: an on-disk PersistentClient by default, or a Chroma server for a whole site.
 
 Chroma holds only vectors keyed by chunk id; the passages themselves live in SQLite, which is the source
-of truth. A vector whose chunk is gone is ignored by search and swept by `prune`. Telemetry is off.
+of truth. A vector whose chunk is gone is ignored by search and swept by
+`KnowledgeBase.reconcile`. Telemetry is off.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from fieldmind.errors import StoreError
 COLLECTION = "chunks"
 
 
-def _chroma_settings() -> Any:
+def chroma_settings() -> Any:
     from chromadb.config import Settings as ChromaSettings
 
     return ChromaSettings(anonymized_telemetry=False, allow_reset=False)
@@ -48,7 +49,7 @@ class VectorStore:
 
         path.mkdir(parents=True, exist_ok=True)
         try:
-            return cls(chromadb.PersistentClient(path=str(path), settings=_chroma_settings()))
+            return cls(chromadb.PersistentClient(path=str(path), settings=chroma_settings()))
         except Exception as exc:
             raise StoreError(f"{path}: cannot open the vector store ({exc})") from exc
 
@@ -57,7 +58,7 @@ class VectorStore:
         import chromadb
 
         try:
-            client = chromadb.HttpClient(host=host, port=port, settings=_chroma_settings())
+            client = chromadb.HttpClient(host=host, port=port, settings=chroma_settings())
             return cls(client, collection_name)
         except Exception as exc:
             raise StoreError(f"cannot reach the Chroma server at {host}:{port} ({exc})") from exc
@@ -113,13 +114,3 @@ class VectorStore:
                 return ids
             ids.update(int(i) for i in page["ids"])
             offset += len(page["ids"])
-
-    def prune(self, keep: set[int]) -> int:
-        """Delete vectors whose chunk no longer exists (left by an interrupted write)."""
-        stale = sorted(self.all_ids() - keep)
-        if stale:
-            self.delete(stale)
-        return len(stale)
-
-    def drop(self) -> None:
-        self._client.delete_collection(self._name)

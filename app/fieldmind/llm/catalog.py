@@ -15,18 +15,18 @@ import json
 import os
 import sys
 import tomllib
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel
 
 from fieldmind.errors import ModelError
+from fieldmind.files import Progress, sha256_file
 from fieldmind.locations import shipped
 
 GGUF_MAGIC = b"GGUF"
 ADDED_FILE = "added.toml"
-Progress = Callable[[int, int], None]
 """Called with (bytes done, bytes total) while a model is assembled or checked."""
 
 
@@ -79,7 +79,7 @@ class Catalog:
                 entry = CatalogEntry.model_validate(raw)
                 self.entries.setdefault(entry.name, entry)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[CatalogEntry]:
         return iter(self.entries.values())
 
     def get(self, name: str) -> CatalogEntry:
@@ -264,19 +264,6 @@ def verify(entry: CatalogEntry, path: Path, progress: Progress | None = None, st
             f"it was damaged or swapped: delete it and Fieldmind will assemble it again"
         )
     _write_stamp(path, entry.sha256, stamp_dir)
-
-
-def sha256_file(path: Path, progress: Progress | None = None) -> str:
-    digest = hashlib.sha256()
-    total = path.stat().st_size
-    done = 0
-    with path.open("rb") as handle:
-        while block := handle.read(4 << 20):
-            digest.update(block)
-            done += len(block)
-            if progress:
-                progress(done, total)
-    return digest.hexdigest()
 
 
 def total_ram_bytes() -> int:

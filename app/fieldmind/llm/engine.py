@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +110,7 @@ class Engine:
                     self._llama.close()
                 self._llama = None
 
-    def stream(self, prompt: Prompt, max_tokens: int) -> Iterator[str]:
+    def stream(self, prompt: Prompt, max_tokens: int) -> Generator[str, None, None]:
         """Text pieces as the model writes them (greedy). Closing the iterator stops it."""
         self.load()
         with self._lock:

@@ -24,7 +24,7 @@ from fieldmind.knowledge.index import KnowledgeBase
 from fieldmind.knowledge.ingest import IngestBatch, IngestReport
 from fieldmind.knowledge.store import current_generation, document_id, switch_generation
 from fieldmind.sync.metadata import PackEntry
-from fieldmind.sync.state import SyncPaths, write_json
+from fieldmind.sync.state import SyncPaths, audit, write_json
 
 CRASH_ENV = "FIELDMIND_SYNC_CRASH_AT"
 """Fault injection for tests: the apply step at which to die with SIGKILL."""
@@ -109,9 +109,9 @@ def _apply_pack(target: KnowledgeBase, change: PackChange, paths: SyncPaths) -> 
     report = IngestReport()
     batch = IngestBatch(target, report, None, len(wanted))
     for path, item in wanted.items():
-        record = present.get(path)
-        if record is not None and record.sha256 == item.sha256:
-            target.store.update_source(record.id, source)
+        stored = present.get(path)
+        if stored is not None and stored.sha256 == item.sha256:
+            target.store.update_source(stored.id, source)
             continue
         identity = (document_id(key, path), Path(path).name, path)
         change.changed.append(identity[0])
@@ -166,6 +166,25 @@ def cleanup(index_dir: Path, keep: set[str]) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+def _audit_completed(paths: SyncPaths, journal: dict[str, Any]) -> None:
+    """The "applied" records a killed sync did not write: the recovery that completes an update says so."""
+    from datetime import datetime
+
+    for name, version in (journal.get("packs") or {}).items():
+        audit(
+            paths,
+            {
+                "time": datetime.now().astimezone(),
+                "source": journal.get("source"),
+                "event": "applied",
+                "pack": name,
+                "version": version,
+                "serial": journal.get("serial"),
+                "recovered": True,
+            },
+        )
+
+
 def recover(index_dir: Path, paths: SyncPaths) -> str | None:
     """Finish or undo an update a killed sync left behind; returns what was done."""
     import json
@@ -179,11 +198,13 @@ def recover(index_dir: Path, paths: SyncPaths) -> str | None:
         if new and new != current_generation(index_dir):
             shutil.rmtree(index_dir / new, ignore_errors=True)
         outcome = "rolled back an unfinished update"
-    elif state == "verified":
-        switch_generation(index_dir, new)
-        outcome = "finished an update that was verified before the interruption"
     else:
-        outcome = "finished recording an update"
+        if state == "verified":
+            switch_generation(index_dir, new)
+            outcome = "finished an update that was verified before the interruption"
+        else:
+            outcome = "finished recording an update"
+        _audit_completed(paths, journal)
     cleanup(index_dir, {current_generation(index_dir), str(old)})
     paths.journal.unlink(missing_ok=True)
     return outcome

@@ -9,12 +9,14 @@ sha256 before anything uses it.
 from __future__ import annotations
 
 import errno
-import hashlib
-from collections.abc import Callable, Iterable
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
 
 from fieldmind.errors import FieldmindError
+from fieldmind.files import sha256_file
 from fieldmind.sync.metadata import FILES_DIR, INDEX_FILE, MAX_INDEX_BYTES
 
 ByteProgress = Callable[[int], None]
@@ -51,8 +53,7 @@ def _finish(partial: Path, dest: Path, sha256: str, length: int, complete: bool 
             partial.unlink(missing_ok=True)
             raise IntegrityError(f"{sha256[:12]}: file is {size} bytes, the signed index says {length}")
         raise TransientError(f"{sha256[:12]}: got {size} of {length} bytes")
-    with partial.open("rb") as handle:
-        actual = hashlib.file_digest(handle, "sha256").hexdigest()
+    actual = sha256_file(partial)
     if actual != sha256:
         partial.unlink(missing_ok=True)
         raise IntegrityError(f"{sha256[:12]}: content does not match its signed sha256")
@@ -90,6 +91,21 @@ def _write_capped(
         raise _disk_full(exc, partial) from exc
 
 
+INDEX_DEADLINE_S = 60.0
+"""The whole index must arrive within this: a server sending a byte every 2 s never trips a read timeout."""
+MIN_RATE = 32 * 1024
+"""Bytes a second below which a file transfer is abandoned (and resumed on the next sync)."""
+FILE_GRACE_S = 60.0
+
+
+def within(deadline: float, blocks: Iterable[bytes], what: str) -> Iterator[bytes]:
+    """The blocks, until `deadline` (time.monotonic) passes: then a TransientError naming what was too slow."""
+    for block in blocks:
+        if time.monotonic() > deadline:
+            raise TransientError(f"{what}: the server is too slow (no progress worth waiting for); will retry")
+        yield block
+
+
 class HttpSource:
     """A site over HTTP(S): `<url>/fieldmind-site.json` and `<url>/files/<sha256>`."""
 
@@ -120,7 +136,8 @@ class HttpSource:
             with self._client.stream("GET", f"{self.url}/{INDEX_FILE}") as response:
                 if response.status_code != 200:
                     raise SyncError(f"{self.url}/{INDEX_FILE}: HTTP {response.status_code}")
-                for block in response.iter_bytes():
+                deadline = time.monotonic() + INDEX_DEADLINE_S
+                for block in within(deadline, response.iter_bytes(), f"{self.url}/{INDEX_FILE}"):
                     body += block
                     if len(body) > MAX_INDEX_BYTES:
                         raise IntegrityError(f"index larger than {MAX_INDEX_BYTES} bytes; refused")
@@ -155,7 +172,9 @@ class HttpSource:
                 validator = response.headers.get("etag") or response.headers.get("last-modified")
                 if validator:
                     meta.write_text(validator)
-                _write_capped(response.iter_bytes(), partial, mode, have, length, sha256, progress)
+                deadline = time.monotonic() + FILE_GRACE_S + (length - have) / MIN_RATE
+                blocks = within(deadline, response.iter_bytes(), f"{sha256[:12]}")
+                _write_capped(blocks, partial, mode, have, length, sha256, progress)
         except IntegrityError:
             partial.unlink(missing_ok=True)
             raise
@@ -176,13 +195,25 @@ class FolderSource:
         return (self.path / INDEX_FILE).is_file()
 
     def fetch_index(self) -> bytes:
+        """The index file, read only if it is a regular file, and never more than MAX_INDEX_BYTES of it.
+
+        A stick can hold anything: a symlink to /dev/zero once read 3.8 GB before any signature check, and a
+        FIFO named like the index hung the sync. The file is opened without blocking and checked by `fstat`.
+        """
+        import stat
+
         index = self.path / INDEX_FILE
         try:
-            if index.stat().st_size > MAX_INDEX_BYTES:
-                raise IntegrityError(f"index larger than {MAX_INDEX_BYTES} bytes; refused")
-            return index.read_bytes()
+            fd = os.open(index, os.O_RDONLY | os.O_NONBLOCK)
+            with os.fdopen(fd, "rb") as handle:
+                if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                    raise IntegrityError(f"{index}: not a regular file (a device, pipe or socket); refused")
+                data = handle.read(MAX_INDEX_BYTES + 1)
         except OSError as exc:
             raise TransientError(f"{index}: {exc.strerror or exc} (was the stick removed?)") from exc
+        if len(data) > MAX_INDEX_BYTES:
+            raise IntegrityError(f"{index}: larger than {MAX_INDEX_BYTES} bytes; refused")
+        return data
 
     def fetch_file(self, sha256: str, length: int, dest: Path, progress: ByteProgress | None = None) -> None:
         source = self.path / FILES_DIR / sha256

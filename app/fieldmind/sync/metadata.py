@@ -13,15 +13,20 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import AwareDatetime, BaseModel, Field, ValidationError, field_validator
 
 from fieldmind.sync import keys
 
 INDEX_FILE = "fieldmind-site.json"
 FILES_DIR = "files"
 MAX_INDEX_BYTES = 16 * 2**20
-_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+"""Matched with `fullmatch`: `$` would let "fleet\n" through."""
+MAX_LENGTH = 2**44
+"""No file in a pack is bigger than 16 TiB; a bigger length is a forged or broken index, not a download."""
+MAX_NUMBER = 2**53
+"""Versions and serials stay exact in every JSON reader."""
 _SAFE_EXTRA = set(" ._()+-,")
 
 
@@ -44,7 +49,7 @@ def check_path(path: str) -> str:
 class PackFile(BaseModel):
     path: str
     sha256: str
-    length: int = Field(ge=0)
+    length: int = Field(ge=0, le=MAX_LENGTH)
 
     @field_validator("path")
     @classmethod
@@ -54,14 +59,14 @@ class PackFile(BaseModel):
     @field_validator("sha256")
     @classmethod
     def _sha(cls, value: str) -> str:
-        if not _SHA256.match(value):
+        if not _SHA256.fullmatch(value):
             raise ValueError("sha256 must be 64 lower-case hex digits")
         return value
 
 
 class PackEntry(BaseModel):
-    version: int = Field(ge=1)
-    published: datetime
+    version: int = Field(ge=1, le=MAX_NUMBER)
+    published: AwareDatetime
     files: list[PackFile]
 
     @field_validator("files")
@@ -75,17 +80,17 @@ class PackEntry(BaseModel):
 class SiteIndex(BaseModel):
     type: Literal["fieldmind-site"] = "fieldmind-site"
     spec: Literal[1] = 1
-    serial: int = Field(ge=1)
+    serial: int = Field(ge=1, le=MAX_NUMBER)
     """Goes up with every publication of the site."""
-    issued: datetime
-    expires: datetime
+    issued: AwareDatetime
+    expires: AwareDatetime
     packs: dict[str, PackEntry]
 
     @field_validator("packs")
     @classmethod
     def _names(cls, value: dict[str, PackEntry]) -> dict[str, PackEntry]:
         for name in value:
-            if not _NAME.match(name):
+            if not _NAME.fullmatch(name):
                 raise ValueError(f"bad pack name {name!r}")
         return value
 

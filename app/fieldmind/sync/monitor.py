@@ -16,7 +16,7 @@ class ConnectivityMonitor:
     def __init__(
         self,
         source: str,
-        on_reachable: Callable[[], None],
+        on_reachable: Callable[[], object],
         on_state: Callable[[str], None] = lambda _s: None,
         interval: float = 900.0,
         min_interval: float = 5.0,

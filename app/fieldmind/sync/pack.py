@@ -6,7 +6,6 @@ LAN share or USB stick can serve it. A pack's version only goes up; the index is
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from fieldmind.errors import FieldmindError
+from fieldmind.files import sha256_file, write_atomic
 from fieldmind.knowledge.parsers import kind_of
 from fieldmind.sync import keys
 from fieldmind.sync.metadata import (
@@ -37,11 +37,6 @@ class BuiltPack:
     files: int
     bytes: int
     serial: int
-
-
-def _sha256(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def collect(src: Path) -> list[tuple[str, Path]]:
@@ -88,7 +83,7 @@ def build(src: Path, name: str, version: int, key_file: Path, site: Path, expire
     entries: list[PackFile] = []
     total = 0
     for relative, path in collect(src):
-        sha = _sha256(path)
+        sha = sha256_file(path)
         target = files_dir / sha
         if not target.exists():
             tmp = target.with_name(sha + ".tmp")
@@ -106,7 +101,5 @@ def build(src: Path, name: str, version: int, key_file: Path, site: Path, expire
         expires=now + timedelta(days=expires_days),
         packs=packs,
     )
-    tmp = index_path.with_suffix(".tmp")
-    tmp.write_bytes(sign_index(index, private))
-    tmp.replace(index_path)
+    write_atomic(index_path, sign_index(index, private))
     return BuiltPack(name, version, len(entries), total, index.serial)

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock, Timeout
 
@@ -19,6 +19,9 @@ from fieldmind.sync import apply, keys
 from fieldmind.sync.fetch import IntegrityError, Source, SyncError, TransientError, open_source
 from fieldmind.sync.metadata import MetadataError, SiteIndex, utcnow, verify_index
 from fieldmind.sync.state import SyncPaths, SyncState, audit, write_json
+
+if TYPE_CHECKING:
+    from fieldmind.services import Services
 
 Progress = Callable[[str], None]
 RETRIES = 4
@@ -54,11 +57,11 @@ class SyncResult:
         return f"up to date as of {stamp}" if stamp else "up to date"
 
 
-def trusted_keys(services: Any) -> dict[str, Any]:
+def trusted_keys(services: Services) -> dict[str, Any]:
     return {k.id: keys.public_from_b64(k.key) for k in services.settings.sync.trusted_keys}
 
 
-def run_sync(services: Any, source: str | None = None, progress: Progress | None = None) -> SyncResult:
+def run_sync(services: Services, source: str | None = None, progress: Progress | None = None) -> SyncResult:
     """Pull signed updates from `source` (default: the configured one) and apply them."""
     spec = source or services.settings.sync.source
     if not spec:
@@ -73,7 +76,7 @@ def run_sync(services: Any, source: str | None = None, progress: Progress | None
         raise SyncError("another sync is running on this device; try again when it has finished") from None
 
 
-def _locked_sync(services: Any, spec: str, paths: SyncPaths, tell: Progress) -> SyncResult:
+def _locked_sync(services: Services, spec: str, paths: SyncPaths, tell: Progress) -> SyncResult:
     kb = services.knowledge
     result = SyncResult(source=spec)
     with kb.write_lock():
@@ -132,7 +135,7 @@ def _fetch_index(site: Source, trusted: dict[str, Any], result: SyncResult) -> S
         return None
 
 
-def _decide(index: SiteIndex, state: SyncState, services: Any, result: SyncResult) -> list[apply.PackChange]:
+def _decide(index: SiteIndex, state: SyncState, services: Services, result: SyncResult) -> list[apply.PackChange]:
     changes = []
     held = services.knowledge.store.pack_versions()
     for name, entry in sorted(index.packs.items()):

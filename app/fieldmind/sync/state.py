@@ -13,18 +13,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from fieldmind.files import write_atomic
+
 CLOCK_TOLERANCE_S = 300
 
 
 def write_json(path: Path, data: Any) -> None:
     """Atomically: a reader sees the old file or the new one, never half of either."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=1, default=str)
-        handle.flush()
-        os.fsync(handle.fileno())
-    tmp.replace(path)
+    write_atomic(path, json.dumps(data, indent=1, default=str))
 
 
 @dataclass
@@ -91,4 +87,10 @@ def read_audit(paths: SyncPaths, last: int = 200) -> list[dict[str, Any]]:
         lines = paths.audit.read_text(encoding="utf-8").splitlines()[-last:]
     except OSError:
         return []
-    return [json.loads(line) for line in lines if line.strip()]
+    events = []
+    for line in lines:
+        try:
+            events.append(json.loads(line))
+        except ValueError:  # a line torn by a power cut mid-append: the rest of the log still reads
+            continue
+    return [e for e in events if isinstance(e, dict)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import App
@@ -21,10 +21,13 @@ from fieldmind.settings import Settings
 from fieldmind.tui.commands import FieldmindCommands
 from fieldmind.tui.screens.chat import ChatScreen
 
-ServicesFactory = Callable[[Settings], Any]
+if TYPE_CHECKING:
+    from fieldmind.services import Services
+
+ServicesFactory = Callable[[Settings], "Services"]
 
 
-def _default_services(settings: Settings) -> Any:
+def _default_services(settings: Settings) -> Services:
     from fieldmind.services import Services
 
     return Services(settings)
@@ -59,10 +62,17 @@ class FieldmindApp(App[None]):
         super().__init__()
         self.settings = settings
         self._services_factory = services_factory
-        self.services: Any = None
+        self._services: Services | None = None
         self.ready = threading.Event()
         self.failed: str | None = None
         self.theme = settings.ui.theme
+
+    @property
+    def services(self) -> Services:
+        """The running services. Screens reach them only after start-up made them (the `ready` event)."""
+        if self._services is None:
+            raise RuntimeError("Fieldmind is still starting: its services are not made yet")
+        return self._services
 
     def on_mount(self) -> None:
         if self.settings.ui.keymap:
@@ -76,11 +86,10 @@ class FieldmindApp(App[None]):
         try:
             self._set("state", "opening the knowledge base")
             services = self._services_factory(self.settings)
-            self.services = services
-            repaired = services.check_index()
+            self._services = services
+            repaired, report = services.open_knowledge()
             if repaired:
                 self.call_from_thread(self.notify, repaired, title="Index repaired", severity="warning", timeout=15)
-            report = services.ensure_demo_knowledge()
             if report is not None:
                 self.call_from_thread(self.notify, f"Added the demo manual ({report.chunks} passages).")
             self.refresh_index_size()
@@ -102,17 +111,17 @@ class FieldmindApp(App[None]):
     def on_unmount(self) -> None:
         if getattr(self, "_monitor", None) is not None:
             self._monitor.stop()
-        if self.services is not None:
-            self.services.close()
+        if self._services is not None:
+            self._services.close()
 
     def _set(self, name: str, value: Any) -> None:
         self.call_from_thread(setattr, self, name, value)
 
     def refresh_index_size(self) -> None:
         """Recount documents and passages (from any thread)."""
-        if self.services is None:
+        if self._services is None:
             return
-        counts = self.services.knowledge.store.counts()
+        counts = self._services.knowledge.store.counts()
         text = f"{counts['documents']} docs, {counts['chunks']} passages"
         if threading.current_thread() is threading.main_thread():
             self.index_size = text

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from fieldmind.tui.access import fieldmind_app
 
 ACTIONS = [
     ("Library: documents, add, remove", "library", "See the documents; ingest a file or folder; remove one"),
@@ -29,7 +30,7 @@ class FieldmindCommands(Provider):
     """Every app action, by name."""
 
     async def _run(self, action: str) -> None:
-        app: Any = self.app
+        app = fieldmind_app(self)
         if action.startswith("chat_"):
             chat = app.chat_screen()
             if chat is not None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fieldmind.tui.app import FieldmindApp
 
 
-def sync_in_worker(app: Any) -> None:
+def sync_in_worker(app: FieldmindApp) -> None:
     """Called in a thread worker."""
     from fieldmind.sync.runner import run_sync
 

@@ -42,7 +42,14 @@ def _read_text(path: Path, data: bytes) -> str:
 
 
 def parse(path: Path, max_bytes: int | None = None) -> ParsedDocument:
-    """Read one file; raises `InputError` naming the file when it cannot be used."""
+    """Read one file; raises `InputError` naming the file when it cannot be used, or holds no text at all."""
+    doc = _parse(path, max_bytes)
+    if not any(segment.text.strip() for segment in doc.segments):
+        raise InputError(str(path), "no text found in it; nothing to search (a scan, or an empty document?)")
+    return doc
+
+
+def _parse(path: Path, max_bytes: int | None) -> ParsedDocument:
     kind = kind_of(path)
     if kind is None:
         supported = ", ".join(sorted(SUPPORTED))

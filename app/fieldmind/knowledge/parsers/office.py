@@ -17,6 +17,37 @@ def _row(cells: list[str]) -> str:
     return " | ".join(" ".join(c.split()) for c in cells)
 
 
+MAX_INFLATED_BYTES = 256 * 2**20
+"""What a Word document may inflate to, all parts together (a 3 MB bomb once inflated to 1 GB)."""
+MAX_RATIO = 200
+"""How much a single part may inflate relative to its compressed size (text compresses ~10x; bombs ~1000x)."""
+
+
+def check_zip(path: Path) -> None:
+    """Refuse a zip container (DOCX) whose parts would inflate too far, before any of it is read."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(str(path), "not a readable Word document (corrupt, or not .docx)") from exc
+    total = sum(m.file_size for m in members)
+    if total > MAX_INFLATED_BYTES:
+        raise InputError(
+            str(path),
+            f"its parts would inflate to {total / 2**20:.0f} MB (limit {MAX_INFLATED_BYTES // 2**20} MB): "
+            "refused as a possible decompression bomb",
+        )
+    for member in members:
+        if member.file_size > 2**20 and member.file_size > MAX_RATIO * max(member.compress_size, 1):
+            raise InputError(
+                str(path),
+                f"part {member.filename} inflates {member.file_size // max(member.compress_size, 1)}:1 "
+                f"(limit {MAX_RATIO}:1): refused as a possible decompression bomb",
+            )
+
+
 def parse_docx(path: Path) -> ParsedDocument:
     import zipfile
 
@@ -25,10 +56,13 @@ def parse_docx(path: Path) -> ParsedDocument:
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
+    check_zip(path)
     try:
         document = docx.Document(str(path))
-    except (zipfile.BadZipFile, OpcError, KeyError, ValueError) as exc:
-        raise InputError(str(path), "not a readable Word document (corrupt, or not .docx)") from exc
+    except (zipfile.BadZipFile, OpcError, KeyError, ValueError, SyntaxError) as exc:  # lxml's XMLSyntaxError too
+        raise InputError(
+            str(path), f"not a readable Word document ({type(exc).__name__}; corrupt, or not .docx)"
+        ) from exc
     blocks: list[tuple[Heading | None, str]] = []
     for item in document.iter_inner_content():
         if isinstance(item, Paragraph):

@@ -7,6 +7,7 @@ string found on its page, permissively licensed; pdfplumber was 60x slower for t
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fieldmind.errors import InputError
 from fieldmind.knowledge.parsers.headings import (
@@ -22,7 +23,7 @@ from fieldmind.knowledge.parsers.layout import reading_order_text, table_text
 from fieldmind.knowledge.parsers.model import ParsedDocument, Segment
 
 
-def _open(path: Path):  # type: ignore[no-untyped-def]
+def _open(path: Path) -> Any:
     import pypdfium2 as pdfium
     import pypdfium2.raw as raw
 
@@ -39,7 +40,7 @@ def _open(path: Path):  # type: ignore[no-untyped-def]
         raise InputError(str(path), "not a readable PDF (corrupt or truncated); re-export or re-download it") from exc
 
 
-def _outline(pdf) -> dict[int, list[tuple[int, str]]]:  # type: ignore[no-untyped-def]
+def _outline(pdf: Any) -> dict[int, list[tuple[int, str]]]:
     """Outline titles by 0-based page index, in document order."""
     by_page: dict[int, list[tuple[int, str]]] = {}
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from fieldmind.knowledge.parsers.headings import Heading, HeadingPath, numbered_headings
@@ -47,6 +48,10 @@ def parse_text(path: Path, text: str) -> ParsedDocument:
     return ParsedDocument(str(path), "text", _segments(text, numbered_headings(text)))
 
 
+_ATTRIBUTES = re.compile(r"\s*\{[#.][^{}]*\}\s*$")
+"""A heading's attribute block (`## UI LED {#ui_led}`, Pandoc and MkDocs style): markup, not title."""
+
+
 def markdown_headings(text: str) -> list[Heading]:
     """Headings of a Markdown text, by markdown-it (ATX and setext; never `#` inside code blocks)."""
     from markdown_it import MarkdownIt
@@ -58,7 +63,7 @@ def markdown_headings(text: str) -> list[Heading]:
     headings: list[Heading] = []
     for index, token in enumerate(tokens):
         if token.type == "heading_open" and token.map:
-            title = tokens[index + 1].content.strip()
+            title = _ATTRIBUTES.sub("", tokens[index + 1].content).strip()
             headings.append(Heading(int(token.tag[1:]) - 1, title, line_offsets[token.map[0]]))
     return headings
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Log
+
+from fieldmind.tui.access import fieldmind_app
 
 
 class AuditScreen(Screen[None]):
@@ -23,7 +23,7 @@ class AuditScreen(Screen[None]):
 
         log = self.query_one("#audit", Log)
         log.border_title = "Sync audit log"
-        services: Any = self.app.services  # type: ignore[attr-defined]
+        services = fieldmind_app(self).services
         events = read_audit(SyncPaths(services.settings.home)) if services is not None else []
         if not events:
             log.write_line("Nothing has been synced on this device yet.")

@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, OptionList
 from textual.widgets.option_list import Option
 
+from fieldmind.tui.access import fieldmind_app
 from fieldmind.tui.widgets.exchange import ExchangeView
 from fieldmind.tui.widgets.status import StatusBar
 
@@ -81,7 +82,7 @@ class ChatScreen(Screen[None]):
     def answer(self, question: str, exchange: ExchangeView) -> None:
         from fieldmind.assistant import AnswerDone, AnswerPiece, QuoteReady, SourcesReady
 
-        app: Any = self.app
+        app = fieldmind_app(self)
         if not app.ready.is_set():
             app.call_from_thread(exchange.set_note, "waiting for the model to load…")
             app.ready.wait()
@@ -106,7 +107,7 @@ class ChatScreen(Screen[None]):
     def _save(self, answer: Any) -> None:
         from fieldmind.history import Exchange
 
-        history = self.app.services.history  # type: ignore[attr-defined]
+        history = fieldmind_app(self).services.history
         if self.conversation_id is None:
             self.conversation_id = history.start(answer.question)
         history.add(
@@ -129,7 +130,7 @@ class ChatScreen(Screen[None]):
         self.show_sources(answer.passages, answer.citations)
         rate = answer.timings.to_json()["tokens_per_s"]
         if rate:
-            self.app.tokens_per_s = rate  # type: ignore[attr-defined]
+            fieldmind_app(self).tokens_per_s = rate
 
     def show_sources(self, passages: list[Any], cited: list[Any]) -> None:
         """List passages, the cited ones first and marked."""
@@ -154,7 +155,7 @@ class ChatScreen(Screen[None]):
 
         passage = self.passages.get(event.option.id or "")
         if passage is not None:
-            context = self.app.services.knowledge.context(passage)  # type: ignore[attr-defined]
+            context = fieldmind_app(self).services.knowledge.context(passage)
             quote = self._current.quote if self._current is not None else None
             self.app.push_screen(SourceScreen(with_quote(context, passage, quote)))
 
@@ -170,7 +171,7 @@ class ChatScreen(Screen[None]):
         if passage is None:
             self.notify("The quoted page is not among the sources any more.")
             return
-        context = self.app.services.knowledge.context(passage)  # type: ignore[attr-defined]
+        context = fieldmind_app(self).services.knowledge.context(passage)
         self.app.push_screen(SourceScreen(with_quote(context, passage, quote)))
 
     # -- conversations -----------------------------------------------------------------------------------
@@ -193,17 +194,18 @@ class ChatScreen(Screen[None]):
             view.restore(saved)
 
     def action_export(self) -> None:
-        from fieldmind.history import to_markdown
+        from fieldmind.errors import FieldmindError
+        from fieldmind.history import export_markdown
 
         if self.conversation_id is None:
             self.notify("Nothing to export yet: ask a question first.")
             return
-        services = self.app.services  # type: ignore[attr-defined]
-        conversation = services.history.load(self.conversation_id)
-        folder = services.settings.home / "exports"
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"conversation-{self.conversation_id}.md"
-        path.write_text(to_markdown(conversation), encoding="utf-8")
+        services = fieldmind_app(self).services
+        try:
+            path = export_markdown(services.history, self.conversation_id, services.settings.home / "exports")
+        except FieldmindError as exc:
+            self.notify(str(exc), title="Not exported", severity="warning")
+            return
         self.notify(f"Saved {path}", title="Exported")
 
 

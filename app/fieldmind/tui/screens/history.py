@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -12,6 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, OptionList
 from textual.widgets.option_list import Option
 
+from fieldmind.tui.access import fieldmind_app
 from fieldmind.tui.screens.confirm import ConfirmScreen
 
 
@@ -38,7 +38,7 @@ class HistoryScreen(Screen[None]):
     def refresh_list(self) -> None:
         listing = self.query_one("#conversations", OptionList)
         listing.clear_options()
-        services: Any = self.app.services  # type: ignore[attr-defined]
+        services = fieldmind_app(self).services
         conversations = services.history.conversations() if services is not None else []
         for conversation in conversations:
             listing.add_option(Option(f"{stamp(conversation.updated)}  {conversation.title}", id=str(conversation.id)))
@@ -46,8 +46,8 @@ class HistoryScreen(Screen[None]):
 
     @on(OptionList.OptionSelected, "#conversations")
     def reopen(self, event: OptionList.OptionSelected) -> None:
-        conversation = self.app.services.history.load(int(event.option.id or 0))  # type: ignore[attr-defined]
-        chat = self.app.chat_screen()  # type: ignore[attr-defined]
+        conversation = fieldmind_app(self).services.history.load(int(event.option.id or 0))
+        chat = fieldmind_app(self).chat_screen()
         self.app.pop_screen()
         if conversation is not None and chat is not None:
             chat.show_conversation(conversation)
@@ -59,23 +59,25 @@ class HistoryScreen(Screen[None]):
         return int(listing.get_option_at_index(listing.highlighted).id or 0)
 
     def action_export(self) -> None:
-        from fieldmind.history import to_markdown
+        from fieldmind.errors import FieldmindError
+        from fieldmind.history import export_markdown
 
         selected = self._selected()
         if selected is None:
             return
-        services: Any = self.app.services  # type: ignore[attr-defined]
-        folder = services.settings.home / "exports"
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"conversation-{selected}.md"
-        path.write_text(to_markdown(services.history.load(selected)), encoding="utf-8")
+        services = fieldmind_app(self).services
+        try:
+            path = export_markdown(services.history, selected, services.settings.home / "exports")
+        except FieldmindError as exc:
+            self.notify(str(exc), title="Not exported", severity="warning")
+            return
         self.notify(f"Saved {path}", title="Exported")
 
     def action_wipe(self) -> None:
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self.app.services.history.wipe()  # type: ignore[attr-defined]
-                chat = self.app.chat_screen()  # type: ignore[attr-defined]
+                fieldmind_app(self).services.history.wipe()
+                chat = fieldmind_app(self).chat_screen()
                 if chat is not None:
                     chat.new_conversation()
                 self.refresh_list()

@@ -13,6 +13,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Label, Log, ProgressBar
 
+from fieldmind.tui.access import fieldmind_app
 from fieldmind.tui.screens.confirm import ConfirmScreen
 
 
@@ -55,7 +56,7 @@ class LibraryScreen(Screen[None]):
     def refresh_documents(self) -> None:
         table = self.query_one("#documents", DataTable)
         table.clear()
-        services: Any = self.app.services  # type: ignore[attr-defined]
+        services = fieldmind_app(self).services
         if services is None:
             return
         for doc in services.knowledge.documents():
@@ -79,7 +80,7 @@ class LibraryScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="ingest", exit_on_error=False)
     def ingest(self, path: Path) -> None:
-        app: Any = self.app
+        app = fieldmind_app(self)
         bar = self.query_one("#progress", ProgressBar)
         label = self.query_one("#progress-label", Label)
 
@@ -136,9 +137,9 @@ class LibraryScreen(Screen[None]):
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                removed, _ = self.app.services.knowledge.remove([doc_id])  # type: ignore[attr-defined]
+                removed, _ = fieldmind_app(self).services.knowledge.remove([doc_id])
                 self.notify(f"Removed {name}" if removed else f"{name} was already gone")
                 self.refresh_documents()
-                self.app.refresh_index_size()  # type: ignore[attr-defined]
+                fieldmind_app(self).refresh_index_size()
 
         self.app.push_screen(ConfirmScreen(f"Remove {name} and its passages from the knowledge base?"), confirmed)

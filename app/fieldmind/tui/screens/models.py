@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label
+
+from fieldmind.tui.access import fieldmind_app
 
 
 class ModelsScreen(Screen[None]):
@@ -34,10 +34,10 @@ class ModelsScreen(Screen[None]):
 
         table = self.query_one("#models", DataTable)
         table.clear()
-        services: Any = self.app.services  # type: ignore[attr-defined]
+        services = fieldmind_app(self).services
         if services is None:
             return
-        active = self.app.model_name or services.settings.model.name  # type: ignore[attr-defined]
+        active = fieldmind_app(self).model_name or services.settings.model.name
         for entry in services.catalog:
             table.add_row(
                 entry.name,
@@ -69,7 +69,7 @@ class ModelsScreen(Screen[None]):
     def switch(self, name: str) -> None:
         from fieldmind.settings import save_setting
 
-        app: Any = self.app
+        app = fieldmind_app(self)
         try:
             engine = app.services.load_engine(name)  # the old engine keeps answering meanwhile
             app.services.use_engine(engine)

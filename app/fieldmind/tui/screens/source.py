@@ -15,7 +15,7 @@ from textual.widgets import Footer, Static
 class SourceScreen(ModalScreen[None]):
     """Check an answer against the manual."""
 
-    BINDINGS = [Binding("escape,q", "dismiss", "Back", id="source.back", tooltip="Back to the answer")]
+    BINDINGS = [Binding("escape,q", "back", "Back", id="source.back", tooltip="Back to the answer")]
 
     def __init__(self, context: Any) -> None:
         super().__init__()
@@ -37,5 +37,5 @@ class SourceScreen(ModalScreen[None]):
             line = self.context.text.count("\n", 0, self.context.start)
             self.call_after_refresh(page.scroll_to, 0, max(0, line - 3), animate=False)
 
-    def action_dismiss(self) -> None:  # type: ignore[override]
+    def action_back(self) -> None:
         self.dismiss(None)

@@ -6,6 +6,8 @@ from typing import Any
 
 from textual.widgets import Static
 
+from fieldmind.tui.access import fieldmind_app
+
 
 class StatusBar(Static):
     """Follows the app's reactive state; never blocks."""
@@ -20,7 +22,7 @@ class StatusBar(Static):
         self._refresh_text()
 
     def _refresh_text(self, _value: Any = None) -> None:
-        app: Any = self.app
+        app = fieldmind_app(self)
         network = "● offline" if app.sync_state in ("offline", "idle", "") else f"◆ {app.sync_state}"
         done, total = app.sync_progress
         if total:

@@ -1,0 +1,155 @@
+"""Bugs found while reading the code (issue 14), each pinned by a test that failed before its fix."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from fieldmind.errors import FieldmindError
+from fieldmind.history import Exchange, History, export_markdown
+from fieldmind.knowledge.parsers.text import markdown_headings
+from fieldmind.sync.state import SyncPaths, audit, read_audit
+
+
+def test_a_torn_last_audit_line_does_not_hide_the_rest(tmp_path: Path) -> None:
+    paths = SyncPaths(tmp_path)
+    audit(paths, {"event": "applied", "pack": "fleet", "version": 1})
+    audit(paths, {"event": "applied", "pack": "fleet", "version": 2})
+    with paths.audit.open("a", encoding="utf-8") as handle:
+        handle.write('{"event": "fetched", "pack": "fl')  # power cut mid-append
+    events = read_audit(paths)
+    assert [e["version"] for e in events] == [1, 2]
+
+
+def test_exporting_a_conversation_that_is_gone_says_so(tmp_path: Path) -> None:
+    history = History(tmp_path / "history.sqlite")
+    try:
+        kept = history.start("kept")
+        history.add(kept, Exchange("q?", "a.", True, [], "m"))
+        gone = history.start("gone")
+        history.delete(gone)
+        with pytest.raises(FieldmindError, match=f"conversation {gone} is no longer in the history"):
+            export_markdown(history, gone, tmp_path / "exports")
+        written = export_markdown(history, kept, tmp_path / "exports")
+        assert written.read_text().startswith("# kept")
+    finally:
+        history.close()
+
+
+def test_markdown_heading_attributes_are_not_part_of_the_title() -> None:
+    text = "# Hardware {#hardware}\n\n## UI LED {#ui_led .small}\n\nBlinks.\n\n## Plain\n\nText {not an attribute}.\n"
+    assert [h.title for h in markdown_headings(text)] == ["Hardware", "UI LED", "Plain"]
+
+
+def test_history_files_say_their_schema_version_and_upgrade_from_the_first(tmp_path: Path) -> None:
+    """A history written before versions were kept (version 0, no quote columns) opens and keeps its rows."""
+    import sqlite3
+
+    from fieldmind.history import MIGRATIONS
+
+    path = tmp_path / "history.sqlite"
+    old = sqlite3.connect(path)
+    old.executescript(MIGRATIONS[0])
+    old.execute("INSERT INTO conversations VALUES (1, 'old', 0, 0)")
+    old.execute("INSERT INTO exchanges VALUES (1, 1, 'q?', 'a.', 1, 0, '[]', 'm', '{}', 0)")
+    old.commit()
+    old.close()
+    history = History(path)
+    try:
+        conversation = history.load(1)
+        assert conversation is not None and conversation.exchanges[0].quote is None
+        quote = {"doc": "m.pdf", "page": 2, "text": "Torque 38 N.m.", "start": 0, "end": 14}
+        history.add(1, Exchange("q2?", "a2.", True, [], "m", quote=quote, short_answer="38 N.m"))
+        saved = history.load(1)
+        assert saved is not None and saved.exchanges[1].quote == quote and saved.exchanges[1].short_answer == "38 N.m"
+    finally:
+        history.close()
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+
+
+def test_network_policy_reports_what_it_checked() -> None:
+    from fieldmind import netguard
+
+    described = netguard.describe()
+    assert described["chroma_telemetry"] is False  # read from the settings Chroma is opened with
+    assert isinstance(described["update_checks"], str) and "no update check" in described["update_checks"]
+    json.dumps(described)
+
+
+def test_an_index_catalogue_from_before_page_texts_upgrades_to_one_with_them(tmp_path: Path) -> None:
+    import sqlite3
+
+    from fieldmind.knowledge.store import MIGRATIONS, Store
+
+    folder = tmp_path / "g000001"
+    folder.mkdir()
+    old = sqlite3.connect(folder / "catalog.sqlite")
+    old.executescript(MIGRATIONS[0])
+    old.execute("INSERT INTO documents VALUES ('d1', 'm.pdf', '/m.pdf', 'local', 'x', 1, 'pdf', 2, 2, '[]', 0)")
+    old.execute("INSERT INTO chunks VALUES (1, 'd1', 0, 2, NULL, 'First part of page two.')")
+    old.execute("INSERT INTO chunks VALUES (2, 'd1', 1, 2, NULL, 'Second part of page two.')")
+    old.commit()
+    old.close()
+    store = Store(folder)
+    try:
+        assert store.page_texts("d1", 2) == [(2, None, "First part of page two.\nSecond part of page two.")]
+    finally:
+        store.close()
+    assert sqlite3.connect(folder / "catalog.sqlite").execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+
+
+@pytest.mark.parametrize(
+    ("toml", "named"),
+    [
+        ("[knowledge]\nchunk_words = 0\n", "knowledge.chunk_words"),
+        ('[sync]\ntrusted_keys = "nope"\n', "sync.trusted_keys"),
+        ("[knowledge]\nmax_file_mb = -5\n", "knowledge.max_file_mb"),
+    ],
+)
+def test_bad_settings_name_the_key_and_the_file(tmp_path: Path, toml: str, named: str) -> None:
+    from fieldmind.settings import load_settings
+
+    (tmp_path / "config.toml").write_text(toml)
+    with pytest.raises(FieldmindError) as caught:
+        load_settings(tmp_path)
+    message = str(caught.value)
+    assert str(tmp_path / "config.toml") in message and f"setting {named} = " in message
+    assert "\n" not in message
+
+
+def test_pack_keygen_and_build_use_the_home_when_no_paths_are_given(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from fieldmind.cli import cli
+
+    home, docs, site = tmp_path / "home", tmp_path / "docs", tmp_path / "site"
+    docs.mkdir()
+    (docs / "a.md").write_text("# A\n\nAlpha pump impeller seal: replace every 250 hours.\n")
+    runner = CliRunner()
+    keygen = runner.invoke(cli, ["pack", "keygen", "--home", str(home)])
+    assert keygen.exit_code == 0, keygen.output
+    assert (home / "publisher" / "publisher.key").is_file() and (home / "publisher" / "publisher.pub").is_file()
+    build = runner.invoke(
+        cli, ["pack", "build", str(docs), "--name", "a", "--version", "1", "--out", str(site), "--home", str(home)]
+    )
+    assert build.exit_code == 0, build.output
+    assert (site / "index.json").exists() or any(site.iterdir())
+    missing = runner.invoke(
+        cli,
+        [
+            "pack",
+            "build",
+            str(docs),
+            "--name",
+            "a",
+            "--version",
+            "2",
+            "--out",
+            str(site),
+            "--home",
+            str(tmp_path / "other"),
+        ],
+    )
+    assert missing.exit_code == 1 and "no publisher key" in missing.output

@@ -1,0 +1,286 @@
+"""Hostile and broken files (issue 15): bounded, named, and never stopping the rest of an ingest."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import ROOT
+
+GOOD = "# Pump\n\nThe HT-9 impeller nut torque is 42 N.m.\n"
+
+
+def _docx_with(path: Path, document_xml: bytes | None = None, inflate_mb: int = 0) -> Path:
+    """A Word file made from a real one, its main part replaced (or grown by `inflate_mb` of spaces)."""
+    import docx
+
+    buffer = io.BytesIO()
+    docx.Document().save(buffer)
+    with zipfile.ZipFile(buffer) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in source.infolist():
+            if item.filename != "word/document.xml":
+                out.writestr(item, source.read(item))
+                continue
+            if document_xml is not None:
+                out.writestr(item.filename, document_xml)
+            else:
+                with out.open(item.filename, "w", force_zip64=True) as part:
+                    part.write(source.read(item)[:-20])
+                    block = b" " * 2**20
+                    for _ in range(inflate_mb):
+                        part.write(block)
+    return path
+
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+<!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">]>
+<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:r>
+<w:t>&lol4;</w:t></w:r></w:p></w:body></w:document>"""
+
+INGEST_AND_MEASURE = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from pathlib import Path
+from fieldmind.knowledge.index import KnowledgeBase
+from fieldmind.knowledge.embedder import Embedder, ONNX_NAME
+kb = KnowledgeBase(Path(sys.argv[2]), embedder=Embedder(onnx_path=Path(sys.argv[4]) / ONNX_NAME))
+report = kb.ingest([Path(sys.argv[3])])
+hwm = [line for line in open("/proc/self/status") if line.startswith("VmHWM")][0]
+print(json.dumps({"report": report.to_json(), "peak_mb": int(hwm.split()[1]) // 1024}))
+"""
+
+
+def test_a_docx_bomb_is_refused_before_it_inflates_and_the_good_file_is_added(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "manuals"
+    folder.mkdir()
+    _docx_with(folder / "bomb.docx", inflate_mb=600)
+    assert (folder / "bomb.docx").stat().st_size < 3 * 2**20  # small on disk, 600 MB inflated
+    (folder / "pump.md").write_text(GOOD)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            INGEST_AND_MEASURE,
+            str(ROOT / "app"),
+            str(tmp_path / "index"),
+            str(folder),
+            str(embedder.onnx_path.parent),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["report"]["added"] == 1
+    [failure] = result["report"]["failed"]
+    assert failure["path"].endswith("bomb.docx") and "decompression bomb" in failure["error"]
+    assert result["peak_mb"] < 500, result
+
+
+@pytest.mark.parametrize(
+    ("name", "xml"),
+    [("malformed.docx", b"<w:document><w:body><w:p>unclosed"), ("laughs.docx", BILLION_LAUGHS)],
+)
+def test_broken_word_xml_fails_that_file_only(writable_kb, tmp_path: Path, name: str, xml: bytes) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "manuals"
+    folder.mkdir()
+    _docx_with(folder / name, document_xml=xml)
+    (folder / "pump.md").write_text(GOOD)
+    report = writable_kb.ingest([folder])
+    assert report.added == 1 and [f["path"] for f in report.failed] == [str(folder / name)]
+    assert report.failed[0]["error"] and "\n" not in report.failed[0]["error"]
+
+
+def test_fifos_devices_and_odd_names_are_named_and_never_hang(writable_kb, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "manuals"
+    folder.mkdir()
+    os.mkfifo(folder / "pipe.md")
+    (folder / "device.md").symlink_to("/dev/zero")
+    (folder / "dangling.md").symlink_to(folder / "nowhere.md")
+    odd = os.fsencode(folder) + b"/caf\xe9-manual.md"  # not valid UTF-8, as on some USB sticks
+    Path(os.fsdecode(odd)).write_text(GOOD.replace("HT-9", "HT-7"))
+    (folder / "pump.md").write_text(GOOD)
+    report = writable_kb.ingest([folder])  # hashing a FIFO before the type check hung here for ever
+    assert report.added == 2, report.failed
+    reasons = {Path(f["path"]).name: f["error"] for f in report.failed}
+    assert "named pipe" in reasons["pipe.md"] and "device" in reasons["device.md"]
+    assert "dangling" in reasons["dangling.md"]
+    assert all(r.endswith("only regular files are read") or "dangling" in r for r in reasons.values())
+
+
+BROKEN = {
+    ".pdf": lambda rnd: b"%PDF-1.4\n" + rnd,
+    ".docx": lambda rnd: b"PK\x03\x04" + rnd,
+    ".md": lambda rnd: b"\x00" + rnd,
+    ".html": lambda rnd: rnd[:1] + b"\xff\xfe\x00" + rnd,
+    ".txt": lambda rnd: b"",
+}
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    kinds=st.lists(st.sampled_from(sorted(BROKEN)), min_size=1, max_size=4),
+    noise=st.binary(min_size=16, max_size=2000),
+)
+def test_a_folder_of_good_and_broken_files_adds_every_good_one(tmp_path_factory, embedder, kinds, noise) -> None:  # type: ignore[no-untyped-def]
+    from fieldmind.knowledge.index import KnowledgeBase
+
+    folder = tmp_path_factory.mktemp("mixed")
+    good = []
+    for n in range(2):
+        path = folder / f"good-{n}.md"
+        path.write_text(GOOD.replace("42", str(40 + n)))
+        good.append(path)
+    bad = []
+    for n, suffix in enumerate(kinds):
+        path = folder / f"bad-{n}{suffix}"
+        path.write_bytes(BROKEN[suffix](noise))
+        bad.append(path)
+    kb = KnowledgeBase(folder / ".index", embedder=embedder)
+    try:
+        report = kb.ingest([folder])
+        assert report.added == len(good)
+        assert sorted(f["path"] for f in report.failed) == sorted(map(str, bad))
+        assert all(f["error"] and "Traceback" not in f["error"] for f in report.failed)
+    finally:
+        kb.close()
+
+
+def _resign(signed: dict[str, object]) -> tuple[bytes, dict[str, object]]:
+    """Signed metadata with odd but validly signed content (whoever holds the publisher key can write it)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from fieldmind.sync import keys
+    from fieldmind.sync.metadata import canonical
+
+    private = Ed25519PrivateKey.generate()
+    signature = {"keyid": keys.key_id(private.public_key()), "sig": keys.sign(private, canonical(signed))}
+    raw = json.dumps({"signed": signed, "signatures": [signature]}).encode()
+    return raw, {keys.key_id(private.public_key()): private.public_key()}
+
+
+GOOD_FILE = {"path": "a.md", "sha256": "a" * 64, "length": 10}
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"expires": "2099-01-01T00:00:00"}, "timezone"),
+        (
+            {
+                "packs": {
+                    "fleet": {
+                        "version": 1,
+                        "published": "2026-01-01T00:00:00Z",
+                        "files": [{**GOOD_FILE, "length": 10**400}],
+                    }
+                }
+            },
+            "less than or equal",
+        ),
+        (
+            {"packs": {"fleet": {"version": 10**30, "published": "2026-01-01T00:00:00Z", "files": [GOOD_FILE]}}},
+            "less than or equal",
+        ),
+        (
+            {"packs": {"fleet\n": {"version": 1, "published": "2026-01-01T00:00:00Z", "files": [GOOD_FILE]}}},
+            "bad pack name",
+        ),
+        (
+            {
+                "packs": {
+                    "fleet": {
+                        "version": 1,
+                        "published": "2026-01-01T00:00:00Z",
+                        "files": [{**GOOD_FILE, "sha256": "a" * 64 + "\n"}],
+                    }
+                }
+            },
+            "64 lower-case hex",
+        ),
+    ],
+)
+def test_odd_but_validly_signed_metadata_is_refused_with_a_reason(change: dict[str, object], reason: str) -> None:
+    from fieldmind.sync.metadata import MetadataError, verify_index
+
+    signed: dict[str, object] = {
+        "type": "fieldmind-site",
+        "spec": 1,
+        "serial": 1,
+        "issued": "2026-01-01T00:00:00Z",
+        "expires": "2099-01-01T00:00:00Z",
+        "packs": {"fleet": {"version": 1, "published": "2026-01-01T00:00:00Z", "files": [GOOD_FILE]}},
+    }
+    raw, trusted = _resign({**signed, **change})
+    with pytest.raises(MetadataError, match="malformed") as caught:
+        verify_index(raw, trusted)
+    assert reason in str(caught.value)
+
+
+@pytest.mark.parametrize("kind", ["dev-zero", "fifo"])
+def test_a_site_index_that_is_not_a_regular_file_is_refused_at_once(tmp_path: Path, kind: str) -> None:
+    from fieldmind.sync.fetch import FolderSource, IntegrityError
+    from fieldmind.sync.metadata import INDEX_FILE
+
+    site = tmp_path / "stick"
+    site.mkdir()
+    if kind == "fifo":
+        os.mkfifo(site / INDEX_FILE)
+    else:
+        (site / INDEX_FILE).symlink_to("/dev/zero")
+    with pytest.raises(IntegrityError, match="not a regular file"):
+        FolderSource(site).fetch_index()  # read 3.8 GB of /dev/zero, or hung on the FIFO, before
+
+
+def test_a_slow_loris_server_is_given_up_on_within_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A loopback server that sends the index one byte every 0.3 s: each read succeeds, the whole never ends."""
+    import http.server
+    import threading
+    import time
+
+    from fieldmind.sync import fetch
+
+    class Dribble(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            for _ in range(200):
+                try:
+                    self.wfile.write(b"{")
+                    self.wfile.flush()
+                except OSError:
+                    return
+                time.sleep(0.3)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Dribble)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setattr(fetch, "INDEX_DEADLINE_S", 2.0)
+    source = fetch.HttpSource(f"http://127.0.0.1:{server.server_address[1]}", timeout=5.0)
+    try:
+        started = time.monotonic()
+        with pytest.raises(fetch.TransientError, match="too slow"):
+            source.fetch_index()
+        assert time.monotonic() - started < 6.0
+    finally:
+        source.close()
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,67 @@
+"""Every write path takes the index's write lock, and readers never repair under another process's write
+(issue 15, items 3 and 4): two real processes, one holding the lock."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import DEMO_PDF
+
+HOLD = """
+import sys, time
+from filelock import FileLock
+lock = FileLock(sys.argv[1])
+with lock:
+    print("held", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+def _hold_lock(index_dir: Path, seconds: float) -> subprocess.Popen[str]:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(index_dir / "write.lock"), str(seconds)], stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_remove_waits_for_another_process_writing(writable_kb) -> None:  # type: ignore[no-untyped-def]
+    writable_kb.ingest([DEMO_PDF])
+    holder = _hold_lock(writable_kb.index_dir, 2.0)
+    try:
+        started = time.monotonic()
+        removed, unknown = writable_kb.remove([DEMO_PDF.name])
+        waited = time.monotonic() - started
+    finally:
+        holder.wait(timeout=30)
+    assert removed == 1 and unknown == []
+    assert waited >= 1.5, f"remove did not wait for the writer ({waited:.2f} s)"
+
+
+def test_start_up_repair_leaves_another_process_write_alone(isolated_home, embedder) -> None:  # type: ignore[no-untyped-def]
+    from fieldmind.services import Services
+    from fieldmind.settings import load_settings
+
+    services = Services(load_settings(isolated_home, demo_knowledge=False), embedder=embedder)
+    try:
+        services.knowledge.ingest([DEMO_PDF])
+        store = services.knowledge.store
+        vectors_before = store.vectors.count()
+        marker = store.directory / ".writing"
+        marker.touch()  # what another process's ingest looks like from here
+        extra = store.vectors.all_ids()
+        store.vectors.upsert([max(extra) + 1000], embedder.encode(["a vector another writer just added"]))
+        holder = _hold_lock(services.knowledge.index_dir, 3.0)
+        try:
+            assert services.check_index() is None  # a reader: no repair while another process writes
+            assert store.vectors.count() == vectors_before + 1 and marker.exists()
+        finally:
+            holder.wait(timeout=30)
+        repaired = services.check_index()  # the writer is gone: now the interrupted write is finished
+        assert repaired is not None and "1 pruned" in repaired
+        assert store.vectors.count() == vectors_before and not marker.exists()
+    finally:
+        services.close()
