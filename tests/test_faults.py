@@ -89,7 +89,7 @@ def test_kill_9_during_an_answer_leaves_index_and_history_working(isolated_home,
         f"""
         import sys
         sys.path.insert(0, {str(ROOT / "app")!r})
-        from fieldmind.assistant import AnswerPiece
+        from fieldmind.assistant import QuoteReady
         from fieldmind.history import Exchange
         from fieldmind.services import Services
         from fieldmind.settings import load_settings
@@ -98,10 +98,9 @@ def test_kill_9_during_an_answer_leaves_index_and_history_working(isolated_home,
         history = services.history
         conversation = history.start("before the crash")
         history.add(conversation, Exchange("q1", "a1", True, [], "m"))
-        for event in services.assistant().ask_stream("How do I bleed the fuel system? Explain every step."):
-            if isinstance(event, AnswerPiece):
-                print("STREAMING", flush=True)
-                sys.stdin.readline()  # wait here, mid-answer, for the kill
+        for event in services.assistant().ask_stream("What torque for the cylinder head bolts?"):
+            if isinstance(event, QuoteReady) and event.quote is not None:
+                print("STREAMING", flush=True)  # the model writes the short answer next: killed while it does
         """
     )
     env = {**os.environ, "FIELDMIND_MODEL__DIR": str(models_dir)}
@@ -112,6 +111,8 @@ def test_kill_9_during_an_answer_leaves_index_and_history_working(isolated_home,
     deadline = time.monotonic() + 120
     while proc.stdout.readline().strip() != "STREAMING":
         assert time.monotonic() < deadline and proc.poll() is None
+    time.sleep(0.3)
+    assert proc.poll() is None, "the short answer was already written: the kill would not be mid-answer"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
 
