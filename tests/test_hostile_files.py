@@ -284,3 +284,148 @@ def test_a_slow_loris_server_is_given_up_on_within_the_deadline(monkeypatch: pyt
         source.close()
         server.shutdown()
         server.server_close()
+
+
+def test_a_really_full_disk_stops_the_ingest_with_one_clear_line(tmp_path: Path, models_dir: Path) -> None:
+    """A 6 MB tmpfs for the index (in a mount namespace of its own): the ingest that fills it names the file,
+    says what to do, prints no traceback, and what was stored before is still there."""
+    import shutil
+
+    from conftest import DEMO_PDF, fieldmind_command
+
+    if shutil.which("unshare") is None:
+        pytest.skip("needs unshare (util-linux) for a private tmpfs")
+    folder = tmp_path / "manuals"
+    folder.mkdir()
+    filler = folder / "big.md"
+    filler.write_text("\n\n".join(f"## Part {n}\n\n" + f"Check bolt BX-{n} every {n} hours. " * 40 for n in range(600)))
+    mount = tmp_path / "small"
+    mount.mkdir()
+    home = mount / "home"
+    command = " ".join(map(str, fieldmind_command()))
+    script = (
+        f"mount -t tmpfs -o size=6m tmpfs {mount} && "
+        f"{command} ingest {DEMO_PDF} --home {home} --json > {tmp_path / 'first.json'} && "
+        f"{command} ingest {folder} --home {home} --json > {tmp_path / 'second.json'} 2> {tmp_path / 'second.err'}; "
+        f"echo $? > {tmp_path / 'second.rc'}; "
+        f"{command} search 'cylinder head bolts' --home {home} --json > {tmp_path / 'after.json'}"
+    )
+    env = {**os.environ, "FIELDMIND_MODEL__DIR": str(models_dir)}
+    out = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, timeout=600, env=env)
+    if "mount" in out.stderr and "permission" in out.stderr.lower():
+        pytest.skip(f"no rights to mount a tmpfs here: {out.stderr.strip()[:200]}")
+    assert json.loads((tmp_path / "first.json").read_text())["added"] == 1, out.stderr[-2000:]
+    assert (tmp_path / "second.rc").read_text().strip() == "1"
+    error = (tmp_path / "second.err").read_text()
+    assert "Traceback" not in error, error[-3000:]
+    assert "disk full while storing" in error and "big.md" in error and "free some space" in error
+    hits = json.loads((tmp_path / "after.json").read_text())
+    assert hits and hits[0]["doc"] == DEMO_PDF.name  # what was stored before the disk filled up is still there
+
+
+def test_a_signed_pack_with_a_broken_document_is_refused_whole_and_the_others_apply(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """Decided: a pack is applied whole or not at all (it is what the publisher signed). One unreadable document
+    refuses its pack, by its path in the pack, in the result and the audit; other packs still apply."""
+    from fieldmind.sync.runner import run_sync
+    from fieldmind.sync.state import SyncPaths, read_audit
+    from sync_helpers import DOCS_V1, Publisher, device, pack_docs
+
+    publisher = Publisher(tmp_path / "publisher")
+    publisher.publish(1, DOCS_V1, name="pumps")
+    src = publisher.root / "src-manuals"
+    (src / "docs").mkdir(parents=True)
+    (src / "docs" / "ok.md").write_text(GOOD)
+    _docx_with(src / "docs" / "broken.docx", document_xml=b"<w:document><w:body><w:p>unclosed")
+    from fieldmind.sync.pack import build
+
+    build(src, "manuals", 1, publisher.key, publisher.site, 30)
+    services = device(tmp_path / "home", embedder, publisher.public)
+    try:
+        result = run_sync(services, str(publisher.site))  # did: roll back the whole update, with a traceback
+        assert [a["name"] for a in result.applied] == ["pumps"], result.rejected
+        [rejected] = result.rejected
+        assert rejected["name"] == "manuals" and rejected["reason"].startswith("docs/broken.docx: ")
+        assert set(pack_docs(services)) == set(DOCS_V1)
+        events = read_audit(SyncPaths(services.settings.home))
+        assert any(e["event"] == "rejected" and e.get("pack") == "manuals" for e in events)
+    finally:
+        services.close()
+
+
+@pytest.mark.parametrize(
+    ("paths", "reason"),
+    [
+        (["manual.md", "Manual.md"], "differ only in case"),
+        (["ｍanual.md"], "full-width"),
+        (["mаnual.md"], "mixes CYRILLIC and LATIN letters"),  # the second letter is a Cyrillic а
+        (["a" * 300 + ".md"], r"path too long \(303 characters"),
+    ],
+)
+def test_look_alike_case_twin_and_overlong_pack_paths_are_refused_with_the_right_reason(
+    paths: list[str], reason: str
+) -> None:
+    from pydantic import ValidationError
+
+    from fieldmind.sync.metadata import PackEntry
+
+    files = [{"path": p, "sha256": f"{n:064x}", "length": 1} for n, p in enumerate(paths)]
+    with pytest.raises(ValidationError, match=reason):
+        PackEntry.model_validate({"version": 1, "published": "2026-01-01T00:00:00Z", "files": files})
+
+
+def test_removing_a_name_two_documents_share_asks_for_the_id(writable_kb, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from fieldmind.errors import FieldmindError
+
+    for folder in ("site-a", "site-b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "doc1.md").write_text(GOOD.replace("HT-9", folder.upper()))
+    writable_kb.ingest([tmp_path / "site-a", tmp_path / "site-b"])
+    with pytest.raises(FieldmindError, match=r"'doc1\.md' names 2 documents"):
+        writable_kb.remove(["doc1.md"])
+    assert len(writable_kb.documents()) == 2  # nothing removed
+    one = writable_kb.documents()[0]
+    assert writable_kb.remove([one.id]) == (1, [])
+
+
+def test_the_cli_ingests_a_mixed_folder_names_each_bad_file_and_exits_1_without_a_traceback(
+    tmp_path: Path, models_dir: Path
+) -> None:
+    from conftest import fieldmind_command
+
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "good.md").write_text(GOOD)
+    noise = bytes(range(256)) * 8
+    bad = {f"bad{suffix}": make(noise) for suffix, make in BROKEN.items()}
+    for name, data in bad.items():
+        (folder / name).write_bytes(data)
+    _docx_with(folder / "laughs.docx", document_xml=BILLION_LAUGHS)
+    os.mkfifo(folder / "pipe.md")
+    env = {**os.environ, "FIELDMIND_MODEL__DIR": str(models_dir)}
+    out = subprocess.run(
+        [*fieldmind_command(), "ingest", str(folder), "--json", "--home", str(tmp_path / "home")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert out.returncode == 1, out.stderr[-2000:]
+    assert "Traceback" not in out.stderr
+    report = json.loads(out.stdout)
+    assert report["added"] == 1
+    assert sorted(Path(f["path"]).name for f in report["failed"]) == sorted([*bad, "laughs.docx", "pipe.md"])
+
+
+def test_a_pdf_with_more_pages_than_the_bound_is_refused_before_its_pages_are_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fieldmind.errors import InputError
+    from fieldmind.knowledge.parsers import parse
+    from fieldmind.knowledge.parsers import pdf as pdf_parser
+
+    from helpers import make_pdf
+
+    path = make_pdf(tmp_path / "many.pdf", ["page one text here", "page two text here", "page three text"])
+    monkeypatch.setattr(pdf_parser, "MAX_PAGES", 2)
+    with pytest.raises(InputError, match=r"3 pages \(the limit is 2\)"):
+        parse(path)

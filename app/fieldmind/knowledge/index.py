@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from fieldmind.errors import FieldmindError
 from fieldmind.knowledge.chunking import Chunk
 from fieldmind.knowledge.context import PageContext, page_context
 from fieldmind.knowledge.embedder import Embedder
@@ -242,6 +243,12 @@ class KnowledgeBase:
                 matches = self.resolve(ref)
                 if not matches:
                     unknown.append(ref)
+                if len(matches) > 1 and all(ref == d.name for d in matches):
+                    where = ", ".join(f"{d.id} ({d.source})" for d in matches)
+                    raise FieldmindError(
+                        f"{ref!r} names {len(matches)} documents: {where}; nothing was removed. "
+                        "Give the id or the full path (`fieldmind docs` lists them)"
+                    )
                 for record in matches:
                     removed += self.store.remove_document(record.id)
         return removed, unknown

@@ -98,6 +98,18 @@ def walk(paths: Iterable[Path], report: IngestReport) -> Iterator[tuple[Path, Pa
                     yield Path(folder) / name, root
 
 
+def _disk_full(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return getattr(exc, "errno", None) == errno.ENOSPC or "disk is full" in text or "no space left" in text
+
+
+def _disk_full_error(path: Path) -> StoreError:
+    return StoreError(
+        f"disk full while storing {shown(path)}: it was not added, and nothing stored before was lost; "
+        "free some space and run the ingest again"
+    )
+
+
 def shown(path: Path) -> str:
     """A path as text that can always be printed and stored, even when its name is not valid UTF-8."""
     return os.fsdecode(path).encode("utf-8", "backslashreplace").decode("utf-8")
@@ -172,21 +184,22 @@ class IngestBatch:
 
     def add(self, path: Path, source: str, identity: tuple[str, str, str] | None = None) -> None:
         """Prepare one file; `identity` (id, name, path) names a document that is not a local file (a pack's)."""
+        named = Path(identity[2]) if identity else path  # a pack's file is named by its path in the pack
         try:
             prepared = self._prepare(path, source, identity)
         except InputError as exc:
-            self._fail(path, exc.reason)
+            self._fail(named, exc.reason)
             return
         except OSError as exc:
-            self._fail(path, f"cannot read it ({exc.strerror or exc})")
+            self._fail(named, f"cannot read it ({exc.strerror or exc})")
             return
         except StoreError:
             raise  # the index itself is unusable: not this file's fault, and no use trying the next
         except FieldmindError as exc:
-            self._fail(path, str(exc))
+            self._fail(named, str(exc))
             return
         except Exception as exc:  # a parser's own error (XMLSyntaxError, …): this file fails, the rest go on
-            self._fail(path, f"cannot be read as a document ({type(exc).__name__}: {str(exc)[:200]})")
+            self._fail(named, f"cannot be read as a document ({type(exc).__name__}: {str(exc)[:200]})")
             return
         if prepared is None:
             self.report.unchanged += 1
@@ -239,15 +252,15 @@ class IngestBatch:
                     prepared.record, prepared.chunks, vectors[offset : offset + count], prepared.pages
                 )
             except (sqlite3.OperationalError, OSError) as exc:
-                if "full" in str(exc) or getattr(exc, "errno", None) == errno.ENOSPC:
-                    raise StoreError(
-                        f"disk full while storing {prepared.path}: it was not added, and nothing stored before "
-                        "was lost; free some space and run the ingest again"
-                    ) from exc
+                if _disk_full(exc):
+                    raise _disk_full_error(prepared.path) from exc
                 raise StoreError(f"cannot write the index while storing {prepared.path} ({exc})") from exc
             except StoreError:
                 raise
-            except Exception as exc:  # this document cannot be stored (odd metadata): it fails, the rest go on
+            except Exception as exc:
+                if _disk_full(exc):  # Chroma says it its own way ("InternalError: … database or disk is full")
+                    raise _disk_full_error(prepared.path) from exc
+                # this document cannot be stored (odd metadata): it fails, the rest go on
                 offset += count
                 self._fail(prepared.path, f"cannot be stored ({type(exc).__name__}: {str(exc)[:200]})")
                 continue

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from fieldmind.errors import FieldmindError
+from fieldmind.files import write_atomic
 from fieldmind.knowledge.index import KnowledgeBase
 from fieldmind.knowledge.ingest import IngestBatch, IngestReport
 from fieldmind.knowledge.store import current_generation, document_id, switch_generation
@@ -62,8 +63,16 @@ class PackChange:
 
 
 def next_generation(index_dir: Path) -> str:
+    """A generation name never used before, not even by one rolled back: Chroma keeps a client per directory
+    in the process, and one opened on a removed directory answers "attempt to write a readonly database"."""
     existing = [p.name for p in index_dir.glob("g[0-9]*") if p.is_dir()]
-    number = max((int(name[1:]) for name in existing if name[1:].isdigit()), default=0) + 1
+    counter = index_dir / "LAST_GENERATION"
+    try:
+        last = int(counter.read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        last = 0
+    number = max([last, *(int(name[1:]) for name in existing if name[1:].isdigit())]) + 1
+    write_atomic(counter, f"{number}\n")
     return f"g{number:06d}"
 
 
@@ -78,6 +87,16 @@ def _copy_generation(current: KnowledgeBase, target: KnowledgeBase) -> None:
         target.store.vectors.upsert(part, current.store.vectors.vectors(part))
 
 
+class PackRefusedError(FieldmindError):
+    """A signed pack holding a document that cannot be read: the pack is refused whole, never half-applied."""
+
+    def __init__(self, name: str, version: int, reason: str) -> None:
+        super().__init__(f"pack {name} v{version} refused: {reason}")
+        self.name = name
+        self.version = version
+        self.reason = reason
+
+
 def build(
     current: KnowledgeBase, changes: list[PackChange], paths: SyncPaths, journal: dict[str, Any]
 ) -> KnowledgeBase:
@@ -90,9 +109,9 @@ def build(
     for change in changes:
         _apply_pack(target, change, paths)
         if change.failed:
-            raise FieldmindError(
-                f"pack {change.name} v{change.version}: {change.failed[0]['path']}: {change.failed[0]['error']}"
-            )
+            target.close()
+            first = change.failed[0]
+            raise PackRefusedError(change.name, change.version, f"{first['path']}: {first['error']}")
         target.store.set_pack(change.name, change.version, len(change.entry.files))
     crash_point("applied")
     return target

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -36,13 +37,20 @@ class MetadataError(Exception):
 
 def check_path(path: str) -> str:
     """A file's path in a pack: relative, plain components, nothing that could escape or hide."""
-    if not path or len(path) > 255 or path.startswith("/") or "\\" in path:
+    if len(path) > 255:
+        raise ValueError(f"path too long ({len(path)} characters; at most 255): {path[:60]!r}…")
+    if not path or path.startswith("/") or "\\" in path:
         raise ValueError(f"unsafe path {path!r}: must be relative, '/'-separated")
+    if unicodedata.normalize("NFKC", path) != path:
+        raise ValueError(f"unsafe path {path!r}: full-width or compatibility characters (write it plainly)")
     for part in path.split("/"):
         if part in ("", ".", "..") or part.startswith((".", "-")):
             raise ValueError(f"unsafe path {path!r}: component {part!r}")
         if any(not (ch.isalnum() or ch in _SAFE_EXTRA) for ch in part):
             raise ValueError(f"unsafe path {path!r}: odd characters")
+        scripts = {unicodedata.name(ch, "?").split()[0] for ch in part if ch.isalpha()}
+        if len(scripts) > 1:
+            raise ValueError(f"unsafe path {path!r}: mixes {' and '.join(sorted(scripts))} letters (look-alikes)")
     return path
 
 
@@ -74,6 +82,12 @@ class PackEntry(BaseModel):
     def _unique(cls, value: list[PackFile]) -> list[PackFile]:
         if len({f.path for f in value}) != len(value):
             raise ValueError("a path appears twice")
+        folded: dict[str, str] = {}
+        for f in value:
+            key = f.path.casefold()
+            if key in folded:
+                raise ValueError(f"paths {folded[key]!r} and {f.path!r} differ only in case")
+            folded[key] = f.path
         return value
 
 

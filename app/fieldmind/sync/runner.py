@@ -109,7 +109,25 @@ def _locked_sync(services: Services, spec: str, paths: SyncPaths, tell: Progress
             return _finish(state, paths, result)
         _download(site, changes, paths, tell, services.settings.sync.max_pack_mb)
         tell("applying")
-        _apply(kb, changes, paths, spec, index, result)
+        while changes:
+            try:
+                _apply(kb, changes, paths, spec, index, result)
+                break
+            except apply.PackRefusedError as refused:  # the others still apply; the refused one is reported
+                result.rejected.append({"name": refused.name, "reason": refused.reason})
+                audit(
+                    paths,
+                    {
+                        "time": datetime.now().astimezone(),
+                        "source": spec,
+                        "event": "rejected",
+                        "pack": refused.name,
+                        "version": refused.version,
+                        "reason": refused.reason,
+                        "serial": index.serial,
+                    },
+                )
+                changes = [c for c in changes if c.name != refused.name]
         state.raise_floors({c.name: c.version for c in changes})
         state.last_verified = now.isoformat()
         result.up_to_date = not result.rejected

@@ -56,8 +56,16 @@ def _outline(pdf: Any) -> dict[int, list[tuple[int, str]]]:
     return by_page
 
 
+MAX_PAGES = 20_000
+"""More pages than any manual has: a file claiming more is refused before its pages are walked."""
+
+
 def parse_pdf(path: Path) -> ParsedDocument:
     pdf = _open(path)
+    if len(pdf) > MAX_PAGES:
+        pages = len(pdf)
+        pdf.close()
+        raise InputError(str(path), f"{pages} pages (the limit is {MAX_PAGES}); refused as damaged or hostile")
     try:
         texts: list[str] = []
         for index in range(len(pdf)):
