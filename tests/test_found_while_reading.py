@@ -153,3 +153,37 @@ def test_pack_keygen_and_build_use_the_home_when_no_paths_are_given(tmp_path: Pa
         ],
     )
     assert missing.exit_code == 1 and "no publisher key" in missing.output
+
+
+def test_the_embedder_is_exported_once_per_installation_with_a_quiet_stderr(tmp_path: Path) -> None:
+    """Every new home exported the ONNX embedder again (~10 s) and printed torch's tracer warnings and a
+    progress bar on stderr; now it goes to the user's cache, once, silently."""
+    import os
+    import subprocess
+
+    from conftest import DEMO_MD, fieldmind_command
+
+    env = {k: v for k, v in os.environ.items() if k not in ("FIELDMIND_MODEL__DIR", "FIELDMIND_HOME")}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    exported = tmp_path / "cache" / "fieldmind" / "embedder" / "all-MiniLM-L6-v2.onnx"
+    first = subprocess.run(
+        [*fieldmind_command(), "ingest", str(DEMO_MD), "--home", str(tmp_path / "home1")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert exported.is_file()
+    noise = [line for line in first.stderr.splitlines() if "Warning" in line or "Loading weights" in line]
+    assert not noise, noise
+    stamp = exported.stat().st_mtime_ns
+    second = subprocess.run(
+        [*fieldmind_command(), "ingest", str(DEMO_MD), "--home", str(tmp_path / "home2")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert exported.stat().st_mtime_ns == stamp  # the second home used the same export

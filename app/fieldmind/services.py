@@ -29,7 +29,7 @@ class Services:
         settings.home.mkdir(parents=True, exist_ok=True)
         self.embedder = embedder or Embedder(
             threads=settings.threads,
-            onnx_path=settings.models_dir / "embedder" / ONNX_NAME,
+            onnx_path=settings.embedder_dir / ONNX_NAME,
             backend=settings.knowledge.embedder_backend,
         )
         self.knowledge = KnowledgeBase(settings.index_dir, settings.knowledge, self.embedder)

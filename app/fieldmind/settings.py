@@ -116,6 +116,16 @@ class Settings(BaseSettings):
         return self.model.dir or self.home / "models"
 
     @property
+    def embedder_dir(self) -> Path:
+        """Where the ONNX export of the embedder lives: once per installation (the user's cache), not per home
+        (each new home exported it again, ~10 s); beside the models when a models dir is set."""
+        if self.model.dir is not None:
+            return self.model.dir / "embedder"
+        from platformdirs import user_cache_dir
+
+        return Path(user_cache_dir("fieldmind", appauthor=False)) / "embedder"
+
+    @property
     def index_dir(self) -> Path:
         return self.home / "index"
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 from fieldmind.errors import FieldmindError
 from fieldmind.locations import shipped
 from fieldmind.offline import go_offline
+from fieldmind.quiet import quiet_stderr
 
 DIMENSION = 384
 MAX_TOKENS = 256
@@ -188,7 +190,9 @@ class Embedder:
                 try:
                     model_dir = model_dir or bundled_model_dir()
                     if not onnx_path.exists():
-                        export_onnx(model_dir, onnx_path)
+                        with warnings.catch_warnings(), quiet_stderr():
+                            warnings.simplefilter("ignore")  # torch's tracer warnings: not the user's concern
+                            export_onnx(model_dir, onnx_path)
                     self._impl, self.active = _OnnxBackend(onnx_path, model_dir, self.threads), "onnx"
                     return
                 except Exception:

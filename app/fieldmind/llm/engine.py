@@ -9,13 +9,14 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Generator, Iterator
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
 from fieldmind.errors import ModelError
 from fieldmind.llm.catalog import ResolvedModel
 from fieldmind.llm.prompts import Prompt
+from fieldmind.quiet import quiet_stderr
 
 
 def load_cpu_backend() -> None:
@@ -38,7 +39,7 @@ def load_cpu_backend() -> None:
     ggml.ggml_backend_reg_count.restype = ctypes.c_size_t
     if ggml.ggml_backend_reg_count() == 0:
         ggml.ggml_backend_load_all_from_path.argtypes = [ctypes.c_char_p]
-        with _quiet_stderr():
+        with quiet_stderr():
             ggml.ggml_backend_load_all_from_path(os.fsencode(lib_dir))
     if ggml.ggml_backend_reg_count() == 0:
         raise ModelError(f"{lib_dir}: no llama.cpp CPU backend loads on this CPU; the bundle is incomplete")
@@ -90,7 +91,7 @@ class Engine:
         import llama_cpp
 
         try:
-            with _quiet_stderr():
+            with quiet_stderr():
                 self._llama = llama_cpp.Llama(
                     model_path=str(self.model.path),
                     n_ctx=self.context_size,
@@ -134,23 +135,3 @@ class Engine:
                         yield piece
             finally:
                 stream.close()
-
-
-@contextlib.contextmanager
-def _quiet_stderr() -> Iterator[None]:
-    """llama.cpp prints its loading log on fd 2 even with verbose=False; keep the terminal clean."""
-    if os.environ.get("FIELDMIND_DEBUG"):
-        yield
-        return
-    try:
-        saved = os.dup(2)
-    except OSError:
-        yield
-        return
-    try:
-        with Path(os.devnull).open("wb") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
