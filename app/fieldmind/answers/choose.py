@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
@@ -105,7 +105,6 @@ class Window:
     """Share of the question's identifiers the window holds."""
     numeric: bool = False
     score: float = 0.0
-    features: dict[str, float] = field(default_factory=dict, compare=False)
 
     @property
     def first(self) -> Unit:
