@@ -187,3 +187,24 @@ def test_the_embedder_is_exported_once_per_installation_with_a_quiet_stderr(tmp_
     )
     assert second.returncode == 0, second.stderr[-2000:]
     assert exported.stat().st_mtime_ns == stamp  # the second home used the same export
+
+
+def test_a_markdown_page_is_shown_without_its_markup_and_the_quote_stays_marked() -> None:
+    from fieldmind.tui.markdown_view import render_markdown
+
+    raw = "## UI LED {#ui_led}\n\nThe **status LED** blinks *twice* when `ARMED`. See ![LED](led.png) [wiring](w.md).\n"
+    start = raw.index("The **status")
+    end = raw.index("`ARMED`.") + len("`ARMED`.")
+    shown = render_markdown(raw, start, end)
+    assert shown.plain == "UI LED\n\nThe status LED blinks twice when ARMED. See LED wiring.\n"
+    marked = [shown.plain[s.start : s.end] for s in shown.spans if "reverse" in str(s.style)]
+    assert marked == ["The status LED blinks twice when ARMED."]
+    assert [shown.plain[s.start : s.end] for s in shown.spans if str(s.style) == "bold"] == ["UI LED"]
+
+
+def test_the_page_context_says_the_document_format(writable_kb, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "notes.md").write_text("# Pump\n\nThe **HT-9** impeller nut torque is 42 N.m.\n")
+    writable_kb.ingest([tmp_path / "notes.md"])
+    [passage] = writable_kb.search("HT-9 impeller nut torque", k=1)
+    context = writable_kb.context(passage)
+    assert context.kind == "markdown" and "**HT-9**" in context.text

@@ -17,6 +17,8 @@ class PageContext:
     start: int
     """Where the passage starts in `text` (-1 when it could not be located)."""
     end: int
+    kind: str = ""
+    """The document's format ("pdf", "markdown", …): how a viewer should show `text`."""
 
 
 def _locate(passage: str, text: str) -> tuple[int, int]:

@@ -211,9 +211,12 @@ class KnowledgeBase:
 
     def context(self, passage: Passage) -> PageContext:
         """The page (or section) a passage came from, with where the passage sits in it."""
+        from dataclasses import replace
+
         with self._lock:
             views = self.store.page_texts(passage.doc_id, passage.page)
-        return page_context(passage, views)
+            record = self.store.document(passage.doc_id)
+        return replace(page_context(passage, views), kind=record.kind if record else "")
 
     def _remove_missing(self, folder: Path, seen: set[str], source: str) -> int:
         prefix = shown(folder) + os.sep

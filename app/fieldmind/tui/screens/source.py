@@ -22,9 +22,14 @@ class SourceScreen(ModalScreen[None]):
         self.context = context
 
     def compose(self) -> ComposeResult:
-        text = Text(self.context.text)
-        if self.context.start >= 0:
-            text.stylize("reverse bold", self.context.start, self.context.end)
+        if self.context.kind == "markdown":
+            from fieldmind.tui.markdown_view import render_markdown
+
+            text = render_markdown(self.context.text, self.context.start, self.context.end)
+        else:
+            text = Text(self.context.text)
+            if self.context.start >= 0:
+                text.stylize("reverse bold", self.context.start, self.context.end)
         with VerticalScroll(id="page") as scroll:
             scroll.border_title = self.context.title
             yield Static(text, id="page-text")
