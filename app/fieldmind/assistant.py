@@ -32,6 +32,7 @@ class Knowledge(Protocol):
     def search(self, question: str, k: int | None = None) -> list[Passage]: ...
     def context(self, passage: Passage) -> PageContext: ...
     def encode(self, texts: list[str]) -> Any: ...
+    def question_vector(self, question: str) -> Any: ...
     def absent_terms(self, terms: list[str]) -> list[str]: ...
 
 
@@ -179,7 +180,7 @@ class Assistant:
     def evidence(self, question: str, passages: list[Passage]) -> list[choose.Window]:
         """Stretches of the retrieved pages, scored, best first."""
         candidates = choose.gather(passages, self.knowledge.context)
-        question_vector = self.knowledge.encode([question])[0]
+        question_vector = self.knowledge.question_vector(question)
         return choose.score(question, question_vector, candidates, self.knowledge.encode, self.weights)
 
     def ask_stream(

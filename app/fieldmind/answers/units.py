@@ -55,7 +55,7 @@ def _is_heading(line: str, following: str | None) -> bool:
 
 
 def _is_row(line: str) -> bool:
-    return bool((_PIPE_ROW.search(line) and line.count("|") >= 1) or _SPACED_ROW.search(line))
+    return bool(_PIPE_ROW.search(line) or _SPACED_ROW.search(line))
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:

@@ -50,6 +50,7 @@ class KnowledgeBase:
         self.settings = settings or KnowledgeSettings()
         self.embedder = embedder or Embedder()
         self._store: Store | None = None
+        self._last_question: tuple[str, Any] | None = None
         self._lock = threading.RLock()
         """One connection serves all threads (TUI workers, folder watchers): one operation at a time."""
 
@@ -261,6 +262,15 @@ class KnowledgeBase:
         with self._lock:
             return [t for t in terms if self.store.match_count('"' + t.replace('"', "") + '"', 1) == 0]
 
+    def question_vector(self, question: str) -> Any:
+        """The question's vector, embedded once: search and the answer's chooser both need it."""
+        cached = self._last_question
+        if cached is not None and cached[0] == question:
+            return cached[1]
+        vector = self.embedder.encode_one(question)
+        self._last_question = (question, vector)
+        return vector
+
     def encode(self, texts: list[str]) -> Any:
         """Unit vectors for texts (the embedder the index was built with)."""
         return self.embedder.encode(texts)
@@ -270,6 +280,6 @@ class KnowledgeBase:
         with self._lock:
             if self.store.counts()["chunks"] == 0:
                 return []
-        vector = self.embedder.encode_one(question)
+        vector = self.question_vector(question)
         with self._lock:
             return hybrid_search(self.store, vector, question, k)
