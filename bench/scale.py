@@ -76,7 +76,8 @@ def search_latency(embedder: Embedder, total: int, work: Path) -> dict[str, obje
             pages=None,
             chunks=len(chunks),
         )
-        kb.store.put_document(record, chunks, vectors)
+        with kb.locked_store() as store:
+            store.put_document(record, chunks, vectors)
     build_s = time.perf_counter() - started
     questions = [item.question for item in load_items(EVAL / "qa.jsonl")]
     for question in questions[:5]:
@@ -89,7 +90,7 @@ def search_latency(embedder: Embedder, total: int, work: Path) -> dict[str, obje
             timings.append((time.perf_counter() - start) * 1000)
     timings.sort()
     return {
-        "passages": kb.store.counts()["chunks"],
+        "passages": kb.counts()["chunks"],
         "build_s": round(build_s, 1),
         "queries": len(timings),
         "p50_ms": round(statistics.median(timings), 1),

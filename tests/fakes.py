@@ -50,15 +50,12 @@ def services_factory(embedder: Any, engine: Any, load_gate: threading.Event | No
     """Real services (real index, real embedder) whose model is `engine`; loading waits for `load_gate`."""
     from fieldmind.services import Services
 
+    def make_engine(name: str, progress: Any = None) -> Any:
+        if load_gate is not None:
+            load_gate.wait(timeout=60)
+        return engine
+
     def factory(settings: Any) -> Services:
-        services = Services(settings, embedder=embedder)
-
-        def load_engine(name: str, progress: Any = None) -> Any:
-            if load_gate is not None:
-                load_gate.wait(timeout=60)
-            return engine
-
-        services.load_engine = load_engine  # type: ignore[method-assign]
-        return services
+        return Services(settings, embedder=embedder, engine_factory=make_engine)
 
     return factory

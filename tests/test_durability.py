@@ -57,6 +57,7 @@ def test_kill_9_during_ingest_keeps_finished_documents_and_resumes(tmp_path: Pat
 
     kb = KnowledgeBase(isolated_home / "index")
     assert not kb.interrupted()
-    assert kb.store.vectors.all_ids() == kb.store.chunk_ids()
+    with kb.locked_store() as store:
+        assert store.vectors.all_ids() == store.chunk_ids()
     assert kb.search("oil change interval", k=1)[0].doc == "a-generator.pdf"
     kb.close()

@@ -13,6 +13,7 @@ import time
 import pytest
 
 from fieldmind.errors import StoreError
+from fieldmind.knowledge.store import Store
 from fieldmind.services import Services
 from fieldmind.settings import load_settings
 
@@ -22,7 +23,8 @@ from conftest import AMC_PDF, DEMO_PDF, ROOT, SMALL_MODEL, fieldmind_command
 def test_a_corrupt_vector_store_is_rebuilt_from_the_stored_passages(isolated_home, embedder) -> None:  # type: ignore[no-untyped-def]
     services = Services(load_settings(isolated_home, demo_knowledge=False), embedder=embedder)
     services.knowledge.ingest([DEMO_PDF])
-    chroma = services.knowledge.store.directory / "chroma"
+    with services.knowledge.locked_store() as store:
+        chroma = store.directory / "chroma"
     services.close()
     from fieldmind.knowledge.vectors import forget_clients
 
@@ -35,7 +37,7 @@ def test_a_corrupt_vector_store_is_rebuilt_from_the_stored_passages(isolated_hom
     assert note and "rebuilt it from the stored passages" in note
     hits = services.knowledge.search("oil change interval", k=3)
     assert hits[0].page == 6 and "250" in hits[0].text
-    assert services.knowledge.store.vectors.count() == services.knowledge.store.counts()["chunks"]
+    assert (counts := services.knowledge.counts())["vectors"] == counts["chunks"]
     assert list(chroma.parent.glob("chroma.broken-*"))  # the damaged copy is kept aside, not deleted
     services.close()
 
@@ -59,10 +61,10 @@ def test_a_full_disk_during_ingest_stops_cleanly_and_loses_nothing(writable_kb, 
     folder.mkdir()
     (folder / "a.md").write_text("# A\n\nThe HT-9 impeller nut torque is 42 N.m.\n")
     writable_kb.ingest([folder])
-    before = writable_kb.store.counts()
+    before = writable_kb.counts()
     (folder / "b.md").write_text("# B\n\nThe FX-7 filter lasts 300 hours.\n")
     (folder / "c.md").write_text("# C\n\nThe PG-3 gauge reads 16 bar.\n")
-    real_put = type(writable_kb.store).put_document
+    real_put = Store.put_document
     calls = []
 
     def put(self, record, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -71,16 +73,17 @@ def test_a_full_disk_during_ingest_stops_cleanly_and_loses_nothing(writable_kb, 
             raise sqlite3.OperationalError("database or disk is full")
         return real_put(self, record, *args, **kwargs)
 
-    monkeypatch.setattr(type(writable_kb.store), "put_document", put)
+    monkeypatch.setattr(Store, "put_document", put)
     with pytest.raises(StoreError, match=r"disk full while storing .*: it was not added"):
         writable_kb.ingest([folder])
     monkeypatch.undo()
-    counts = writable_kb.store.counts()
+    counts = writable_kb.counts()
     assert counts["documents"] == before["documents"] + 1  # the one stored before the disk filled up
     assert "42 N.m" in writable_kb.search("HT-9 impeller nut torque", k=1)[0].text
     report = writable_kb.ingest([folder])  # room again: the rest goes in
     assert report.added == 1 and report.unchanged == 2
-    assert writable_kb.store.vectors.all_ids() == writable_kb.store.chunk_ids()
+    with writable_kb.locked_store() as store:
+        assert store.vectors.all_ids() == store.chunk_ids()
 
 
 @pytest.mark.model

@@ -31,7 +31,19 @@ FORBIDDEN = {
     ),
     "fieldmind.answers": ("fieldmind.sync", "fieldmind.llm.engine", "fieldmind.cli", "fieldmind.tui", "textual"),
     "fieldmind.assistant": ("fieldmind.sync", "fieldmind.cli", "fieldmind.tui", "textual"),
-    "fieldmind.sync": ("fieldmind.answers", "fieldmind.assistant", "fieldmind.cli", "fieldmind.tui", "textual"),
+    "fieldmind.sync": (
+        "fieldmind.answers",
+        "fieldmind.assistant",
+        "fieldmind.cli",
+        "fieldmind.tui",
+        "textual",
+        # sync deals in packs and journals; index generations are the knowledge layer's (generations, staging)
+        "fieldmind.knowledge.store",
+        "fieldmind.knowledge.ingest",
+        "fieldmind.knowledge.vectors",
+    ),
+    # the ingest pipeline writes into what it is given, never the knowledge base that drives it
+    "fieldmind.knowledge.ingest": ("fieldmind.knowledge.index", "fieldmind.knowledge.staging"),
     "fieldmind.services": ("fieldmind.cli", "fieldmind.tui", "textual"),
     "fieldmind.cli": ("fieldmind.tui.screens", "fieldmind.tui.widgets", "textual"),
 }

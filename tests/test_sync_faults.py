@@ -62,7 +62,7 @@ def test_kill_9_at_each_apply_step_leaves_old_or_new_and_a_restart_finishes(  # 
     assert _sources(isolated_home) == {"pack:pumps@2"}
     services = device(isolated_home, embedder)
     assert set(pack_docs(services)) == {"pump.md", "valve.md", "gauge.md"}
-    assert services.knowledge.store.vectors.count() == services.knowledge.store.counts()["chunks"]
+    assert (counts := services.knowledge.counts())["vectors"] == counts["chunks"]
     assert not (isolated_home / "sync" / "journal.json").exists()
     generations = sorted(p.name for p in (isolated_home / "index").glob("g0*"))
     assert len(generations) <= 2  # the current one and the previous, kept for rollback

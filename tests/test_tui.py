@@ -169,7 +169,7 @@ async def test_models_screen_switches_while_the_old_model_keeps_answering(isolat
             gate.wait(timeout=30)
             return new
 
-        services.load_engine = slow_load
+        services.engine_factory = slow_load
         await pilot.press("f3")
         await wait_until(pilot, lambda: type(app.screen).__name__ == "ModelsScreen")
         table = app.screen.query_one("#models")
@@ -178,10 +178,10 @@ async def test_models_screen_switches_while_the_old_model_keeps_answering(isolat
         table.move_cursor(row=names.index(SMALL_MODEL))
         await pilot.press("enter")
         await pilot.pause(0.2)
-        assert services.active_engine is old and not old.closed  # still answering while the new one loads
+        assert services.engine is old and not old.closed  # still answering while the new one loads
         gate.set()
         await wait_until(pilot, lambda: app.model_name == SMALL_MODEL)
-        assert services.active_engine is new and old.closed
+        assert services.engine is new and old.closed
         assert load_settings(isolated_home).model.name == SMALL_MODEL
 
 

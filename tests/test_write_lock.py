@@ -48,20 +48,20 @@ def test_start_up_repair_leaves_another_process_write_alone(isolated_home, embed
     services = Services(load_settings(isolated_home, demo_knowledge=False), embedder=embedder)
     try:
         services.knowledge.ingest([DEMO_PDF])
-        store = services.knowledge.store
-        vectors_before = store.vectors.count()
-        marker = store.directory / ".writing"
-        marker.touch()  # what another process's ingest looks like from here
-        extra = store.vectors.all_ids()
-        store.vectors.upsert([max(extra) + 1000], embedder.encode(["a vector another writer just added"]))
-        holder = _hold_lock(services.knowledge.index_dir, 3.0)
-        try:
-            assert services.check_index() is None  # a reader: no repair while another process writes
-            assert store.vectors.count() == vectors_before + 1 and marker.exists()
-        finally:
-            holder.wait(timeout=30)
-        repaired = services.check_index()  # the writer is gone: now the interrupted write is finished
-        assert repaired is not None and "1 pruned" in repaired
-        assert store.vectors.count() == vectors_before and not marker.exists()
+        with services.knowledge.locked_store() as store:  # the lock is re-entrant: check_index runs inside
+            vectors_before = store.vectors.count()
+            marker = store.directory / ".writing"
+            marker.touch()  # what another process's ingest looks like from here
+            extra = store.vectors.all_ids()
+            store.vectors.upsert([max(extra) + 1000], embedder.encode(["a vector another writer just added"]))
+            holder = _hold_lock(services.knowledge.index_dir, 3.0)
+            try:
+                assert services.check_index() is None  # a reader: no repair while another process writes
+                assert store.vectors.count() == vectors_before + 1 and marker.exists()
+            finally:
+                holder.wait(timeout=30)
+            repaired = services.check_index()  # the writer is gone: now the interrupted write is finished
+            assert repaired is not None and "1 pruned" in repaired
+            assert store.vectors.count() == vectors_before and not marker.exists()
     finally:
         services.close()

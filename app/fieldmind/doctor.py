@@ -126,20 +126,22 @@ def model_speeds(services: Services, measure: bool) -> list[dict[str, Any]]:
 def index_health(services: Services) -> dict[str, Any]:
     kb = services.knowledge
     try:
-        counts = kb.store.counts()
-        vectors = kb.store.vectors.count()
+        counts = kb.counts()
+        vectors = counts["vectors"]
+        generation = kb.current_generation()
+        packs = kb.pack_versions()
     except Exception as exc:
         return {"ok": False, "error": str(exc)}
     journal = services.settings.home / "sync" / "journal.json"
     return {
         "ok": vectors == counts["chunks"] and not kb.interrupted(),
-        "generation": kb.generation,
+        "generation": generation,
         "documents": counts["documents"],
         "passages": counts["chunks"],
         "vectors": vectors,
         "interrupted_write": kb.interrupted(),
         "sync_in_progress": journal.exists(),
-        "packs": kb.store.pack_versions(),
+        "packs": packs,
     }
 
 

@@ -6,6 +6,7 @@ on first question. The demo manual is ingested once per home, the first time the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from fieldmind.assistant import Assistant
@@ -20,11 +21,15 @@ from fieldmind.settings import Settings
 
 DEMO_MARKER = ".demo-offered"
 
+EngineFactory = Callable[[str, Progress | None], Engine]
+
 
 class Services:
     """Settings plus the knowledge base, model catalogue, engine and assistant made from them."""
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self, settings: Settings, embedder: Embedder | None = None, engine_factory: EngineFactory | None = None
+    ) -> None:
         self.settings = settings
         settings.home.mkdir(parents=True, exist_ok=True)
         self.embedder = embedder or Embedder(
@@ -34,6 +39,8 @@ class Services:
         )
         self.knowledge = KnowledgeBase(settings.index_dir, settings.knowledge, self.embedder)
         self.catalog = Catalog(settings.models_dir)
+        self.engine_factory: EngineFactory = engine_factory or self._new_engine
+        """Makes an engine for a model name; tests give one that makes a fake."""
         self._engine: Engine | None = None
         self._history: History | None = None
 
@@ -44,38 +51,39 @@ class Services:
         return self._history
 
     @property
-    def active_engine(self) -> Engine | None:
+    def engine(self) -> Engine | None:
+        """The engine answering now; None until the first question or load."""
         return self._engine
 
-    def load_engine(self, model: str, progress: Progress | None = None) -> Engine:
-        """A new engine for `model`, assembled, checked and loaded, without touching the active one."""
-        engine = Engine(self.catalog.resolve(model, progress), self.settings.threads, self.settings.model.context_size)
-        engine.load()
-        return engine
+    def use_model(self, model: str | None = None, progress: Progress | None = None, *, load: bool = True) -> Engine:
+        """The one way the answering engine comes to be or changes.
 
-    def use_engine(self, engine: Engine) -> None:
-        """Make `engine` the one that answers; the old one closes after any answer it is writing."""
+        `model` defaults to the one answering now, else the configured one. A different model gets a new
+        engine, loaded (when `load`) before it replaces the old one: the old keeps answering meanwhile and
+        closes after any answer it is writing. Without `load` the model loads on its first question.
+        """
+        current = self._engine
+        wanted = model or (current.model.name if current is not None else self.settings.model.name)
+        if current is not None and wanted in (current.model.name, str(current.model.path)):
+            engine = current
+        else:
+            engine = self.engine_factory(wanted, progress)
+        if load:
+            engine.load()
         old, self._engine = self._engine, engine
         if old is not None and old is not engine:
             old.close()
+        return engine
 
-    def engine(self, model: str | None = None, progress: Progress | None = None) -> Engine:
-        """The engine for `model` (default: the configured one), assembled and checked, not yet loaded."""
-        if model is None and self._engine is not None:
-            return self._engine  # the active one (the TUI may have switched it)
-        wanted = model or self.settings.model.name
-        if self._engine is not None and wanted in (self._engine.model.name, str(self._engine.model.path)):
-            return self._engine
-        resolved = self.catalog.resolve(wanted, progress)
-        if self._engine is not None:
-            self._engine.close()
-        self._engine = Engine(resolved, self.settings.threads, self.settings.model.context_size)
-        return self._engine
+    def _new_engine(self, model: str, progress: Progress | None) -> Engine:
+        """The model assembled from its packages and checked, in an engine not yet loaded."""
+        resolved = self.catalog.resolve(model, progress)
+        return Engine(resolved, self.settings.threads, self.settings.model.context_size)
 
     def assistant(self, model: str | None = None, progress: Progress | None = None) -> Assistant:
         return Assistant(
             self.knowledge,
-            self.engine(model, progress),
+            self.use_model(model, progress, load=False),
             answer_k=self.settings.knowledge.answer_k,
             short_answers=self.settings.model.short_answers,
         )

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from fieldmind.errors import FieldmindError
+from fieldmind.knowledge import generations
 from fieldmind.knowledge.chunking import Chunk
 from fieldmind.knowledge.context import PageContext, page_context
 from fieldmind.knowledge.embedder import Embedder
@@ -27,7 +29,7 @@ from fieldmind.knowledge.ingest import (
     walk,
 )
 from fieldmind.knowledge.retrieve import Passage, hybrid_search
-from fieldmind.knowledge.store import DocumentRecord, Store, current_generation
+from fieldmind.knowledge.store import DocumentRecord, Store
 from fieldmind.settings import KnowledgeSettings
 
 __all__ = ["LOCAL", "IngestProgress", "IngestReport", "KnowledgeBase"]
@@ -49,19 +51,20 @@ class KnowledgeBase:
         self.generation: str | None = None
         self.settings = settings or KnowledgeSettings()
         self.embedder = embedder or Embedder()
-        self._store: Store | None = None
+        self._open: Store | None = None
         self._last_question: tuple[str, Any] | None = None
         self._lock = threading.RLock()
         """One connection serves all threads (TUI workers, folder watchers): one operation at a time."""
 
-    @property
-    def store(self) -> Store:
-        switched = self.pinned is None and current_generation(self.index_dir) != self.generation
-        if self._store is not None and switched:  # a sync switched generations: follow it
-            self._store.close()
-            self._store = None
-        if self._store is None:
-            generation = self.pinned or current_generation(self.index_dir)
+    def _store(self) -> Store:
+        """The open store of the generation in use. Only ever called with `_lock` held: a sync switching
+        generations closes the store, so a reader outside the lock could be left holding a closed one."""
+        switched = self.pinned is None and generations.current(self.index_dir) != self.generation
+        if self._open is not None and switched:  # a sync switched generations: follow it
+            self._open.close()
+            self._open = None
+        if self._open is None:
+            generation = self.pinned or generations.current(self.index_dir)
             self.generation = generation
             backend = None
             if self.settings.backend == "http":
@@ -69,25 +72,48 @@ class KnowledgeBase:
 
                 host, port = self.settings.chroma_host, self.settings.chroma_port
                 backend = lambda _dir: VectorStore.server(host, port, f"fieldmind-{generation}")  # noqa: E731
-            self._store = Store(self.index_dir / generation, backend=backend)
-        return self._store
+            self._open = Store(self.index_dir / generation, backend=backend)
+        return self._open
+
+    @contextmanager
+    def locked_store(self) -> Iterator[Store]:
+        """The store, for as long as the block runs, with no write or generation switch meanwhile. The one
+        way to reach the store from outside: there is no unlocked path to it."""
+        with self._lock:
+            yield self._store()
 
     def close(self) -> None:
-        if self._store is not None:
-            self._store.close()
-            self._store = None
+        with self._lock:
+            if self._open is not None:
+                self._open.close()
+                self._open = None
+
+    def current_generation(self) -> str:
+        with self._lock:
+            self._store()
+            return str(self.generation)
+
+    def counts(self) -> dict[str, int]:
+        """Documents, passages and vectors, read together."""
+        with self._lock:
+            store = self._store()
+            return {**store.counts(), "vectors": store.vectors.count()}
+
+    def pack_versions(self) -> dict[str, int]:
+        with self._lock:
+            return self._store().pack_versions()
 
     def is_empty(self) -> bool:
         with self._lock:
-            return self.store.counts()["documents"] == 0
+            return self._store().counts()["documents"] == 0
 
     def documents(self) -> list[DocumentRecord]:
         with self._lock:
-            return self.store.documents()
+            return self._store().documents()
 
     def document(self, doc_id: str) -> DocumentRecord | None:
         with self._lock:
-            return self.store.document(doc_id)
+            return self._store().document(doc_id)
 
     def reconcile(self) -> dict[str, int]:
         """Make the vectors match the passages after an interrupted write (kill -9, power cut, full disk).
@@ -96,7 +122,7 @@ class KnowledgeBase:
         lost (Chroma keeps its promises only across clean shutdowns) are embedded again.
         """
         with self._lock:
-            store = self.store
+            store = self._store()
             keep = store.chunk_ids()
             present = store.vectors.all_ids()
             stale = sorted(present - keep)
@@ -117,7 +143,7 @@ class KnowledgeBase:
         the truth, so a Chroma directory that will not open or answer is moved aside and rebuilt.
         """
         with self._lock:
-            store = self.store
+            store = self._store()
             try:
                 vectors = store.vectors
                 count = vectors.count()
@@ -131,7 +157,7 @@ class KnowledgeBase:
                 reason = str(exc).splitlines()[0][:200]
             directory = store.directory / "chroma"
             store.close()
-            self._store = None
+            self._open = None
             import time
 
             from fieldmind.knowledge.vectors import forget_clients
@@ -147,10 +173,11 @@ class KnowledgeBase:
 
     def _writing_marker(self) -> Path:
         """Present while an ingest writes; found at start, it means the last one did not finish."""
-        return self.store.directory / ".writing"
+        return self._store().directory / ".writing"
 
     def interrupted(self) -> bool:
-        return self._writing_marker().exists()
+        with self._lock:
+            return self._writing_marker().exists()
 
     # -- ingest ------------------------------------------------------------------------------------------
     def write_lock(self) -> Any:
@@ -184,7 +211,7 @@ class KnowledgeBase:
         paths = list(paths)
         files = list(walk(paths, report))
         seen_by_folder: dict[Path, set[str]] = {p.resolve(): set() for p in paths if p.is_dir()}
-        batch = IngestBatch(self, report, progress, len(files))
+        batch = IngestBatch(self, self.embedder, self.settings, report, progress, len(files))
         for path, folder in files:
             if cancelled():
                 report.cancelled = True
@@ -196,7 +223,8 @@ class KnowledgeBase:
             batch.flush()
             for folder, seen in seen_by_folder.items():
                 report.removed += self._remove_missing(folder, seen, source)
-        self._writing_marker().unlink(missing_ok=True)
+        with self._lock:
+            self._writing_marker().unlink(missing_ok=True)
         return report
 
     def store_document(
@@ -208,31 +236,31 @@ class KnowledgeBase:
     ) -> None:
         with self._lock:
             self._writing_marker().touch()
-            self.store.put_document(record, chunks, vectors, pages or [])
+            self._store().put_document(record, chunks, vectors, pages or [])
 
     def context(self, passage: Passage) -> PageContext:
         """The page (or section) a passage came from, with where the passage sits in it."""
         from dataclasses import replace
 
         with self._lock:
-            views = self.store.page_texts(passage.doc_id, passage.page)
-            record = self.store.document(passage.doc_id)
+            views = self._store().page_texts(passage.doc_id, passage.page)
+            record = self._store().document(passage.doc_id)
         return replace(page_context(passage, views), kind=record.kind if record else "")
 
     def _remove_missing(self, folder: Path, seen: set[str], source: str) -> int:
         prefix = shown(folder) + os.sep
         removed = 0
         with self._lock:
-            for record in self.store.documents():
+            for record in self._store().documents():
                 if record.source == source and record.path.startswith(prefix) and record.path not in seen:
-                    removed += self.store.remove_document(record.id)
+                    removed += self._store().remove_document(record.id)
         return removed
 
     # -- removal and search ------------------------------------------------------------------------------
     def resolve(self, ref: str) -> list[DocumentRecord]:
         """Documents matching an id, a file name or a path."""
         with self._lock:
-            return [d for d in self.store.documents() if ref in (d.id, d.name, d.path)]
+            return [d for d in self._store().documents() if ref in (d.id, d.name, d.path)]
 
     def remove(self, refs: Iterable[str]) -> tuple[int, list[str]]:
         """Remove documents by id, name or path; returns (how many, the refs that matched nothing).
@@ -254,13 +282,13 @@ class KnowledgeBase:
                         "Give the id or the full path (`fieldmind docs` lists them)"
                     )
                 for record in matches:
-                    removed += self.store.remove_document(record.id)
+                    removed += self._store().remove_document(record.id)
         return removed, unknown
 
     def absent_terms(self, terms: list[str]) -> list[str]:
         """The terms no passage of the library holds (Porter-stemmed, as the keyword index matches)."""
         with self._lock:
-            return [t for t in terms if self.store.match_count('"' + t.replace('"', "") + '"', 1) == 0]
+            return [t for t in terms if self._store().match_count('"' + t.replace('"', "") + '"', 1) == 0]
 
     def question_vector(self, question: str) -> Any:
         """The question's vector, embedded once: search and the answer's chooser both need it."""
@@ -278,8 +306,8 @@ class KnowledgeBase:
     def search(self, question: str, k: int | None = None) -> list[Passage]:
         k = k or self.settings.search_k
         with self._lock:
-            if self.store.counts()["chunks"] == 0:
+            if self._store().counts()["chunks"] == 0:
                 return []
         vector = self.question_vector(question)
         with self._lock:
-            return hybrid_search(self.store, vector, question, k)
+            return hybrid_search(self._store(), vector, question, k)

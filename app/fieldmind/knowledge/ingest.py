@@ -13,16 +13,15 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from fieldmind.errors import FieldmindError, InputError, StoreError
 from fieldmind.files import sha256_file
 from fieldmind.knowledge.chunking import SECTION_SEPARATOR, Chunk, chunk_segments
+from fieldmind.knowledge.embedder import Embedder
 from fieldmind.knowledge.parsers import Segment, kind_of, parse
 from fieldmind.knowledge.store import DocumentRecord, document_id
-
-if TYPE_CHECKING:
-    from fieldmind.knowledge.index import KnowledgeBase
+from fieldmind.settings import KnowledgeSettings
 
 LOCAL = "local"
 EMBED_BATCH = 512
@@ -170,17 +169,41 @@ def page_views(segments: Iterable[Segment]) -> list[tuple[int | None, str | None
     return [(page, section, "\n".join(texts)) for (page, section), texts in views.items()]
 
 
+class DocumentSink(Protocol):
+    """Where an ingest puts documents: the knowledge base in use, or a generation being staged."""
+
+    def document(self, doc_id: str) -> DocumentRecord | None: ...
+
+    def store_document(
+        self,
+        record: DocumentRecord,
+        chunks: list[Chunk],
+        vectors: Any,
+        pages: list[tuple[int | None, str | None, str]] | None = None,
+    ) -> None: ...
+
+
 class IngestBatch:
     """Files prepared one by one, embedded and stored in batches, reported in order."""
 
-    def __init__(self, kb: KnowledgeBase, report: IngestReport, progress: ProgressCallback | None, total: int) -> None:
-        self.kb = kb
+    def __init__(
+        self,
+        sink: DocumentSink,
+        embedder: Embedder,
+        settings: KnowledgeSettings,
+        report: IngestReport,
+        progress: ProgressCallback | None,
+        total: int,
+    ) -> None:
+        self.sink = sink
+        self.embedder = embedder
+        self.settings = settings
         self.report = report
         self.progress = progress
         self.total = total
         self.done = 0
         self.pending: list[_Prepared] = []
-        self.max_bytes = int(kb.settings.max_file_mb * 2**20)
+        self.max_bytes = int(settings.max_file_mb * 2**20)
 
     def add(self, path: Path, source: str, identity: tuple[str, str, str] | None = None) -> None:
         """Prepare one file; `identity` (id, name, path) names a document that is not a local file (a pack's)."""
@@ -218,11 +241,11 @@ class IngestBatch:
             parse(Path(name))  # raises the "unsupported file type" error, naming the file
         real = real if identity is None else _named_view(real, name)
         sha = sha256_file(real)
-        existing = self.kb.document(doc_id)
+        existing = self.sink.document(doc_id)
         if existing and existing.sha256 == sha:
             return None
         parsed = parse(real, max_bytes=self.max_bytes)
-        settings = self.kb.settings
+        settings = self.settings
         chunks = chunk_segments(parsed.segments, settings.chunk_words, settings.chunk_overlap_words)
         record = DocumentRecord(
             id=doc_id,
@@ -243,12 +266,12 @@ class IngestBatch:
         pending, self.pending = self.pending, []
         if not pending:
             return
-        vectors: Any = self.kb.embedder.encode([c.embedding_text() for p in pending for c in p.chunks])
+        vectors: Any = self.embedder.encode([c.embedding_text() for p in pending for c in p.chunks])
         offset = 0
         for prepared in pending:
             count = len(prepared.chunks)
             try:
-                self.kb.store_document(
+                self.sink.store_document(
                     prepared.record, prepared.chunks, vectors[offset : offset + count], prepared.pages
                 )
             except (sqlite3.OperationalError, OSError) as exc:

@@ -1,7 +1,6 @@
 """The index on disk: documents and passages in SQLite (with FTS5 for keywords), vectors in Chroma.
 
-The index is derived data kept in generations (`index/<generation>/`), with `index/CURRENT` naming the one
-in use, so a sync can build a new generation aside and switch to it in one rename. SQLite is the source of
+One store is one index generation (`index/<generation>/`, see generations.py). SQLite is the source of
 truth: a document counts as stored once its transaction commits; its vectors are written just before.
 """
 
@@ -17,13 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from fieldmind.errors import StoreError
-from fieldmind.files import write_atomic
 from fieldmind.knowledge.chunking import Chunk
 from fieldmind.knowledge.vectors import VectorStore
 from fieldmind.migrations import migrate
 
-CURRENT = "CURRENT"
-FIRST_GENERATION = "g000001"
 MIGRATIONS = (
     """
 CREATE TABLE IF NOT EXISTS documents (
@@ -127,21 +123,6 @@ def document_id(source: str, path: str) -> str:
     """Stable per (source, path): a changed file replaces its old version instead of adding a copy."""
     # surrogateescape: a file name that is not valid UTF-8 (seen on USB sticks) still gets its own id
     return hashlib.sha256(f"{source}\0{path}".encode("utf-8", "surrogateescape")).hexdigest()[:16]
-
-
-def current_generation(index_dir: Path) -> str:
-    try:
-        name = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
-        if name:
-            return name
-    except FileNotFoundError:
-        pass
-    return FIRST_GENERATION
-
-
-def switch_generation(index_dir: Path, generation: str) -> None:
-    """Point `CURRENT` at another generation in one atomic rename."""
-    write_atomic(index_dir / CURRENT, generation + "\n")
 
 
 class Store:

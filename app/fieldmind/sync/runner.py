@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from filelock import FileLock, Timeout
 
 from fieldmind.errors import FieldmindError
+from fieldmind.knowledge import generations
+from fieldmind.knowledge.index import KnowledgeBase
 from fieldmind.sync import apply, keys
 from fieldmind.sync.fetch import IntegrityError, Source, SyncError, TransientError, open_source
 from fieldmind.sync.metadata import MetadataError, SiteIndex, utcnow, verify_index
@@ -82,7 +84,7 @@ def _locked_sync(services: Services, spec: str, paths: SyncPaths, tell: Progress
     with kb.write_lock():
         result.recovered = apply.recover(kb.index_dir, paths)
     state = SyncState.load(paths.state)
-    state.raise_floors(kb.store.pack_versions())
+    state.raise_floors(kb.pack_versions())
     now = utcnow()
     if not state.clock_ok(now):
         raise SyncError(
@@ -155,7 +157,7 @@ def _fetch_index(site: Source, trusted: dict[str, Any], result: SyncResult) -> S
 
 def _decide(index: SiteIndex, state: SyncState, services: Services, result: SyncResult) -> list[apply.PackChange]:
     changes = []
-    held = services.knowledge.store.pack_versions()
+    held = services.knowledge.pack_versions()
     for name, entry in sorted(index.packs.items()):
         floor = state.floors.get(name, 0)
         if entry.version < floor:
@@ -193,15 +195,19 @@ def _download(site: Source, changes: list[apply.PackChange], paths: SyncPaths, t
 
 
 def _apply(
-    kb: Any, changes: list[apply.PackChange], paths: SyncPaths, spec: str, index: SiteIndex, result: SyncResult
+    kb: KnowledgeBase,
+    changes: list[apply.PackChange],
+    paths: SyncPaths,
+    spec: str,
+    index: SiteIndex,
+    result: SyncResult,
 ) -> None:
     with kb.write_lock():
-        _ = kb.store  # opens the current generation
-        old = kb.generation
+        old = kb.current_generation()
         journal = {
             "state": "building",
             "old": old,
-            "new": apply.next_generation(kb.index_dir),
+            "new": generations.next_name(kb.index_dir),
             "source": spec,
             "serial": index.serial,
             "packs": {c.name: c.version for c in changes},
@@ -209,14 +215,14 @@ def _apply(
         write_json(paths.journal, journal)
         apply.crash_point("journal")
         try:
-            target = apply.build(kb, changes, paths, journal)
-            apply.verify(target, changes)
-            target.close()
+            staged = apply.build(kb, changes, paths, journal)
+            apply.verify(staged, changes)
+            staged.close()
         except Exception:
             apply.recover(kb.index_dir, paths)
             raise
         apply.switch(kb.index_dir, journal, paths)
-        apply.cleanup(kb.index_dir, {journal["new"], str(old)})
+        generations.keep_only(kb.index_dir, {old})
         paths.journal.unlink(missing_ok=True)
     for change in changes:
         result.applied.append(change.to_json())

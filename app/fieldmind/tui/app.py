@@ -96,8 +96,7 @@ class FieldmindApp(App[None]):
             self._set("state", "loading the embedder")
             services.embedder.load()
             self._set("state", "loading the model")
-            engine = services.load_engine(self.settings.model.name)
-            services.use_engine(engine)
+            engine = services.use_model(self.settings.model.name)
             self._set("model_name", engine.model.name)
             self._set("state", "ready")
             self.call_from_thread(self.start_monitor)
@@ -121,7 +120,7 @@ class FieldmindApp(App[None]):
         """Recount documents and passages (from any thread)."""
         if self._services is None:
             return
-        counts = self._services.knowledge.store.counts()
+        counts = self._services.knowledge.counts()
         text = f"{counts['documents']} docs, {counts['chunks']} passages"
         if threading.current_thread() is threading.main_thread():
             self.index_size = text

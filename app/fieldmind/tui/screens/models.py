@@ -71,8 +71,7 @@ class ModelsScreen(Screen[None]):
 
         app = fieldmind_app(self)
         try:
-            engine = app.services.load_engine(name)  # the old engine keeps answering meanwhile
-            app.services.use_engine(engine)
+            app.services.use_model(name)  # the old engine keeps answering while this one loads
             save_setting(app.services.settings, "model.name", name)
         except Exception as exc:
             app.call_from_thread(app.notify, str(exc), title="Model not loaded", severity="error", timeout=20)
