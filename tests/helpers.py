@@ -57,3 +57,28 @@ def make_two_column_pdf(path: Path, left: str, right: str, title: str = "Service
     path.parent.mkdir(parents=True, exist_ok=True)
     pdf.output(str(path))
     return path
+
+
+def make_scan(source: Path, target: Path, pages: list[int] | None = None, dpi: int = 200) -> Path:
+    """An image-only PDF made from pages of a real one, as a scanner would: each page rendered to a grey
+    picture at `dpi`, no text layer at all."""
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(str(source))
+    numbers = pages or list(range(1, len(pdf) + 1))
+    images = [pdf[n - 1].render(scale=dpi / 72, grayscale=True).to_pil() for n in numbers]
+    pdf.close()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    images[0].save(target, "PDF", resolution=float(dpi), save_all=True, append_images=images[1:])
+    return target
+
+
+def with_blank_page(source: Path, target: Path, width_pt: float, height_pt: float) -> Path:
+    """A copy of a PDF with one more page, of the given size and with nothing on it."""
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(str(source))
+    pdf.new_page(width_pt, height_pt)
+    pdf.save(str(target))
+    pdf.close()
+    return target

@@ -73,6 +73,21 @@ class TestScreens:
 
         assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
 
+    def test_page_picture(self, snap_compare, app) -> None:  # type: ignore[no-untyped-def]
+        """From an answer, ctrl+g: the quoted page as a picture (half blocks), the quoted words marked."""
+
+        async def run_before(pilot: Any) -> None:
+            await _asked(pilot)
+            await pilot.press("ctrl+g")
+            deadline = time.monotonic() + 30
+            while not pilot.app.screen.query(".page-picture"):
+                assert time.monotonic() < deadline
+                await pilot.pause(0.05)
+            assert "marks" in str(pilot.app.screen.query_one("#picture").border_subtitle)
+            await _settle(pilot)
+
+        assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
     def test_library(self, snap_compare, app) -> None:  # type: ignore[no-untyped-def]
         async def run_before(pilot: Any) -> None:
             await _ready(pilot)

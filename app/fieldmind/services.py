@@ -10,10 +10,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from fieldmind.assistant import Assistant
+from fieldmind.errors import FieldmindError
 from fieldmind.files import Progress
 from fieldmind.history import History
 from fieldmind.knowledge.embedder import ONNX_NAME, Embedder
 from fieldmind.knowledge.index import IngestReport, KnowledgeBase
+from fieldmind.knowledge.picture import PagePicture
+from fieldmind.knowledge.store import DocumentRecord
 from fieldmind.llm.catalog import Catalog
 from fieldmind.llm.engine import Engine
 from fieldmind.locations import shipped
@@ -135,6 +138,35 @@ class Services:
         if problem:
             notes.append(problem)
         return "; ".join(notes) or None
+
+    def document_file(self, record: DocumentRecord) -> Path:
+        """The file a document was read from, as it was read: a local file if unchanged since, else the copy
+        a sync keeps in its library (by content hash)."""
+        from fieldmind.files import sha256_file
+        from fieldmind.sync.state import SyncPaths
+
+        kept = SyncPaths(self.settings.home).library / record.sha256
+        if kept.is_file():
+            return kept
+        local = Path(record.path)
+        if local.is_file() and sha256_file(local) == record.sha256:
+            return local
+        raise FieldmindError(
+            f"{record.path}: the file is gone or has changed since it was added; add it again to see its pages"
+        )
+
+    def page_picture(self, ref: str, page: int, quote: str | None = None, width: int = 1200) -> PagePicture:
+        """A page of a document (by id, name or path) as a picture, the words of `quote` marked on it."""
+        from fieldmind.knowledge.picture import render_page
+
+        matches = self.knowledge.resolve(ref)
+        if not matches:
+            raise FieldmindError(f"no document {ref!r}; `fieldmind docs` lists them")
+        record = matches[0]
+        if record.kind != "pdf":
+            raise FieldmindError(f"{record.name} is {record.kind}, not a PDF: it has no page pictures")
+        words = self.knowledge.ocr_words(record.id, page) if quote else None
+        return render_page(self.document_file(record), page, quote, words, width)
 
     def close(self) -> None:
         if self._engine is not None:

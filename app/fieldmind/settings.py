@@ -48,6 +48,8 @@ class KnowledgeSettings(BaseModel):
     """Passages returned by `search` when `-k` is not given."""
     answer_k: int = Field(default=5, ge=1, le=20)
     """Passages whose pages are searched for the sentence, list item or table row that answers."""
+    ocr: bool = True
+    """Read scanned PDF pages (no text layer) with Tesseract at ingest; cached, so a page is read once."""
     embedder_backend: Literal["auto", "onnx", "torch"] = "auto"
     """auto: ONNX Runtime over a one-time export of the bundled model (fast start, less memory), else torch."""
     backend: Literal["embedded", "http"] = "embedded"

@@ -30,6 +30,8 @@ class Quote:
     """For a table row: the header row of its table, shown above it."""
     score: float = 0.0
     revision: str | None = None
+    ocr: float | None = None
+    """OCR confidence of the scanned page the words were recognised on; None for a text layer."""
 
     @property
     def where(self) -> str:
@@ -50,6 +52,8 @@ class Quote:
             "start": self.start,
             "end": self.end,
             "header": self.header,
+            "ocr": self.ocr is not None,
+            "ocr_confidence": None if self.ocr is None else round(self.ocr, 2),
         }
 
     @classmethod
@@ -64,6 +68,7 @@ class Quote:
             end=int(data.get("end") or 0),
             header=data.get("header"),
             revision=data.get("revision"),
+            ocr=data.get("ocr_confidence") if data.get("ocr") else None,
         )
 
 
@@ -79,6 +84,7 @@ def quote_of(window: Window) -> Quote:
         end=window.end,
         header=window.header,
         score=window.score,
+        ocr=passage.ocr,
     )
 
 

@@ -7,9 +7,10 @@ import sys
 import click
 
 from fieldmind.cli.common import emit_json, home_option, info, json_option, reports_errors, services_for
+from fieldmind.files import Progress
 
 
-def _assembly_progress() -> object:
+def _assembly_progress() -> Progress:
     shown = {"pct": -1}
 
     def progress(done: int, total: int) -> None:

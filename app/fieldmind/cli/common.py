@@ -6,11 +6,14 @@ import functools
 import json
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
 from fieldmind.errors import FieldmindError
+
+if TYPE_CHECKING:
+    from fieldmind.services import Services
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,7 +33,7 @@ def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")(func)
 
 
-def services_for(home: str | None) -> Any:
+def services_for(home: str | None) -> Services:
     """Services for this command's home (its own --home, else the group's)."""
     from fieldmind.services import Services, apply_network_policy
     from fieldmind.settings import load_settings

@@ -36,7 +36,11 @@ def ingest(paths: tuple[Path, ...], watch: bool, home: str | None, as_json: bool
 
     def progress(event: IngestProgress) -> None:
         if not as_json:
-            info(f"[{event.files_done}/{event.files_total}] {event.outcome:9} {event.path}")
+            info(
+                event.describe()
+                if event.outcome == "reading"
+                else f"[{event.files_done}/{event.files_total}] {event.outcome:9} {event.path}"
+            )
 
     if watch:
         _watch(services, paths, as_json)
@@ -105,6 +109,10 @@ def docs(home: str | None, as_json: bool) -> None:
         click.echo("No documents yet. Add some with: fieldmind ingest PATH")
     for r in records:
         pages = f"{r.pages} pages" if r.pages else "no pages"
+        if r.ocr_pages:
+            pages += f", {r.ocr_pages} read by OCR"
+        if r.blank_pages:
+            pages += f", {r.blank_pages} without text"
         click.echo(f"{r.id}  {r.name}  ({pages}, {r.chunks} passages, {r.source})")
 
 

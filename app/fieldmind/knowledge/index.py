@@ -28,6 +28,7 @@ from fieldmind.knowledge.ingest import (
     shown,
     walk,
 )
+from fieldmind.knowledge.ocr import Recogniser
 from fieldmind.knowledge.retrieve import Passage, hybrid_search
 from fieldmind.knowledge.store import DocumentRecord, Store
 from fieldmind.settings import KnowledgeSettings
@@ -53,6 +54,8 @@ class KnowledgeBase:
         self.embedder = embedder or Embedder()
         self._open: Store | None = None
         self._last_question: tuple[str, Any] | None = None
+        self.recogniser = Recogniser(index_dir / "ocr-cache") if self.settings.ocr else None
+        """Reads scanned pages; its cache (by file hash and page) outlives generations, so nothing is read twice."""
         self._lock = threading.RLock()
         """One connection serves all threads (TUI workers, folder watchers): one operation at a time."""
 
@@ -211,7 +214,9 @@ class KnowledgeBase:
         paths = list(paths)
         files = list(walk(paths, report))
         seen_by_folder: dict[Path, set[str]] = {p.resolve(): set() for p in paths if p.is_dir()}
-        batch = IngestBatch(self, self.embedder, self.settings, report, progress, len(files))
+        batch = IngestBatch(
+            self, self.embedder, self.settings, report, progress, len(files), self.recogniser, cancelled
+        )
         for path, folder in files:
             if cancelled():
                 report.cancelled = True
@@ -233,10 +238,16 @@ class KnowledgeBase:
         chunks: list[Chunk],
         vectors: Any,
         pages: list[tuple[int | None, str | None, str]] | None = None,
+        ocr: list[tuple[int, float, str]] | None = None,
     ) -> None:
         with self._lock:
             self._writing_marker().touch()
-            self._store().put_document(record, chunks, vectors, pages or [])
+            self._store().put_document(record, chunks, vectors, pages or [], ocr or [])
+
+    def ocr_words(self, doc_id: str, page: int) -> str | None:
+        """The OCR word boxes of a scanned page (JSON), or None for a page with a text layer."""
+        with self._lock:
+            return self._store().ocr_words(doc_id, page)
 
     def context(self, passage: Passage) -> PageContext:
         """The page (or section) a passage came from, with where the passage sits in it."""

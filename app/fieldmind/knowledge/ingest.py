@@ -8,6 +8,7 @@ Each document is then stored in its own transaction, so a crash loses only docum
 from __future__ import annotations
 
 import errno
+import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
@@ -19,7 +20,9 @@ from fieldmind.errors import FieldmindError, InputError, StoreError
 from fieldmind.files import sha256_file
 from fieldmind.knowledge.chunking import SECTION_SEPARATOR, Chunk, chunk_segments
 from fieldmind.knowledge.embedder import Embedder
+from fieldmind.knowledge.ocr import Recogniser
 from fieldmind.knowledge.parsers import Segment, kind_of, parse
+from fieldmind.knowledge.scans import IngestCancelledError, ScanReader
 from fieldmind.knowledge.store import DocumentRecord, document_id
 from fieldmind.settings import KnowledgeSettings
 
@@ -64,7 +67,25 @@ class IngestProgress:
     chunks: int
     path: str
     outcome: str
-    """added, updated, unchanged, failed."""
+    """added, updated, unchanged, failed; or `reading` while a file's scanned pages are recognised."""
+    pages_done: int = 0
+    pages_total: int = 0
+    seconds_left: float | None = None
+    """While reading scans: the time left for this file's pages, from the pace so far."""
+
+    def describe(self) -> str:
+        """One line for a progress display: files, passages, and the scanned pages being read."""
+        name = Path(self.path).name
+        line = f"{self.files_done}/{self.files_total} files, {self.chunks} passages"
+        if self.outcome == "reading":
+            left = f", about {_duration(self.seconds_left)} left" if self.seconds_left is not None else ""
+            return f"{line}; reading scanned pages of {name}: {self.pages_done}/{self.pages_total}{left}"
+        return f"{line} — {self.outcome} {name}"
+
+
+def _duration(seconds: float | None) -> str:
+    seconds = round(seconds or 0)
+    return f"{seconds} s" if seconds < 90 else f"{round(seconds / 60)} min"
 
 
 ProgressCallback = Callable[[IngestProgress], None]
@@ -143,6 +164,7 @@ class _Prepared:
     chunks: list[Chunk]
     existed: bool
     pages: list[tuple[int | None, str | None, str]]
+    ocr: list[tuple[int, float, str]]
 
 
 def _named_view(stored: Path, name: str) -> Path:
@@ -180,6 +202,7 @@ class DocumentSink(Protocol):
         chunks: list[Chunk],
         vectors: Any,
         pages: list[tuple[int | None, str | None, str]] | None = None,
+        ocr: list[tuple[int, float, str]] | None = None,
     ) -> None: ...
 
 
@@ -194,8 +217,12 @@ class IngestBatch:
         report: IngestReport,
         progress: ProgressCallback | None,
         total: int,
+        recogniser: Recogniser | None = None,
+        cancelled: Callable[[], bool] = lambda: False,
     ) -> None:
         self.sink = sink
+        self.recogniser = recogniser
+        self.cancelled = cancelled
         self.embedder = embedder
         self.settings = settings
         self.report = report
@@ -210,6 +237,9 @@ class IngestBatch:
         named = Path(identity[2]) if identity else path  # a pack's file is named by its path in the pack
         try:
             prepared = self._prepare(path, source, identity)
+        except IngestCancelledError:
+            self.report.cancelled = True
+            return
         except InputError as exc:
             self._fail(named, exc.reason)
             return
@@ -244,7 +274,7 @@ class IngestBatch:
         existing = self.sink.document(doc_id)
         if existing and existing.sha256 == sha:
             return None
-        parsed = parse(real, max_bytes=self.max_bytes)
+        parsed = parse(real, max_bytes=self.max_bytes, scans=self._scan_reader(path, sha))
         settings = self.settings
         chunks = chunk_segments(parsed.segments, settings.chunk_words, settings.chunk_overlap_words)
         record = DocumentRecord(
@@ -258,8 +288,27 @@ class IngestBatch:
             pages=parsed.pages,
             chunks=len(chunks),
             warnings=parsed.warnings,
+            ocr_pages=len(parsed.ocr),
+            blank_pages=len(parsed.blank_pages),
         )
-        return _Prepared(path, record, chunks, existing is not None, page_views(parsed.segments))
+        ocr = [
+            (number, page.confidence, json.dumps([[w.text, *w.box, w.confidence] for w in page.words]))
+            for number, page in sorted(parsed.ocr.items())
+        ]
+        return _Prepared(path, record, chunks, existing is not None, page_views(parsed.segments), ocr)
+
+    def _scan_reader(self, path: Path, sha: str) -> ScanReader | None:
+        if self.recogniser is None:
+            return None
+
+        def tell(done: int, total: int, per_page: float) -> None:
+            if self.progress:
+                left = (total - done) * per_page
+                self.progress(
+                    IngestProgress(self.done, self.total, self.report.chunks, str(path), "reading", done, total, left)
+                )
+
+        return ScanReader(self.recogniser, sha, tell, self.cancelled)
 
     def flush(self) -> None:
         """Embed every pending passage in one call, then store document by document."""
@@ -272,7 +321,7 @@ class IngestBatch:
             count = len(prepared.chunks)
             try:
                 self.sink.store_document(
-                    prepared.record, prepared.chunks, vectors[offset : offset + count], prepared.pages
+                    prepared.record, prepared.chunks, vectors[offset : offset + count], prepared.pages, prepared.ocr
                 )
             except (sqlite3.OperationalError, OSError) as exc:
                 if _disk_full(exc):

@@ -49,12 +49,14 @@ class Passage:
     """Fused rank score (higher is better); comparable within one query only."""
     similarity: float | None = None
     """Cosine similarity to the question, when the dense ranker saw this passage."""
+    ocr: float | None = None
+    """The OCR confidence (0-1) of the scanned page it was read from; None when the page had a text layer."""
 
     def to_json(self) -> dict[str, Any]:
         return self.citation() | {"score": round(self.score, 6)}
 
     def citation(self) -> dict[str, Any]:
-        """The passage as `ask --json` cites it (`revision` and `ocr` are for revisions and scans to come)."""
+        """The passage as `ask --json` cites it (`revision` is for revisions to come)."""
         return {
             "doc": self.doc,
             "doc_id": self.doc_id,
@@ -62,7 +64,8 @@ class Passage:
             "page": self.page,
             "section": self.section,
             "text": self.text,
-            "ocr": False,
+            "ocr": self.ocr is not None,
+            "ocr_confidence": None if self.ocr is None else round(self.ocr, 2),
         }
 
 
@@ -150,5 +153,6 @@ def hybrid_search(store: Store, query_vector: Any, question: str, k: int) -> lis
         if len(chosen) == k:
             break
     return [
-        Passage(r.id, r.doc_id, r.doc, r.page, r.section, r.text, scores[r.id], similarity.get(r.id)) for r in chosen
+        Passage(r.id, r.doc_id, r.doc, r.page, r.section, r.text, scores[r.id], similarity.get(r.id), r.ocr)
+        for r in chosen
     ]

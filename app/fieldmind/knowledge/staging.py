@@ -60,7 +60,7 @@ class StagedGeneration:
         """
         report = IngestReport()
         kb = self._kb
-        batch = IngestBatch(kb, kb.embedder, kb.settings, report, None, len(files))
+        batch = IngestBatch(kb, kb.embedder, kb.settings, report, None, len(files), kb.recogniser)
         ids = []
         for item in files:
             doc_id = document_id(collection, item.path)

@@ -76,6 +76,19 @@ FROM (SELECT doc_id, page, text FROM chunks ORDER BY doc_id, page, ordinal)
 WHERE doc_id NOT IN (SELECT DISTINCT doc_id FROM pages)
 GROUP BY doc_id, page;
 """,
+    # 3: scanned pages read by OCR, with the recogniser's confidence and word boxes (to mark a quote on the
+    # page picture); per document, how many pages came from OCR and how many had no text at all.
+    """
+CREATE TABLE IF NOT EXISTS ocr_pages (
+    doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    page INTEGER NOT NULL,
+    confidence REAL NOT NULL,
+    words TEXT NOT NULL,
+    PRIMARY KEY (doc_id, page)
+);
+ALTER TABLE documents ADD COLUMN ocr_pages INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE documents ADD COLUMN blank_pages INTEGER NOT NULL DEFAULT 0;
+""",
 )
 """The catalogue's schema, step by step (see migrations.py); `PRAGMA user_version` says where a file is."""
 
@@ -95,6 +108,10 @@ class DocumentRecord:
     chunks: int
     warnings: list[str] = field(default_factory=list)
     updated_at: float = 0.0
+    ocr_pages: int = 0
+    """Pages whose text came from OCR (scans)."""
+    blank_pages: int = 0
+    """Pages with no text at all, even after OCR (blank, or a picture without words)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -104,6 +121,8 @@ class DocumentRecord:
             "pages": self.pages,
             "chunks": self.chunks,
             "source": self.source,
+            "ocr_pages": self.ocr_pages,
+            "blank_pages": self.blank_pages,
         }
 
 
@@ -117,6 +136,8 @@ class StoredChunk:
     page: int | None
     section: str | None
     text: str
+    ocr: float | None = None
+    """The OCR confidence (0-1) of the page this passage was read from; None for a text layer."""
 
 
 def document_id(source: str, path: str) -> str:
@@ -180,8 +201,10 @@ class Store:
         chunks: Sequence[Chunk],
         vectors: Any,
         pages: Sequence[tuple[int | None, str | None, str]] = (),
+        ocr: Sequence[tuple[int, float, str]] = (),
     ) -> None:
-        """Store a document, its passages and page texts, replacing any earlier version, all or nothing."""
+        """Store a document, its passages and page texts (and its OCR'd pages: page, confidence, word boxes
+        as JSON), replacing any earlier version, all or nothing."""
         if len(chunks) != len(vectors):
             raise StoreError(f"{record.path}: {len(chunks)} passages but {len(vectors)} vectors")
         old_ids = [r[0] for r in self._db.execute("SELECT id FROM chunks WHERE doc_id = ?", (record.id,))]
@@ -194,11 +217,16 @@ class Store:
             with self._transaction():
                 self._db.execute("DELETE FROM chunks WHERE doc_id = ?", (record.id,))
                 self._db.execute("DELETE FROM pages WHERE doc_id = ?", (record.id,))
+                self._db.execute("DELETE FROM ocr_pages WHERE doc_id = ?", (record.id,))
+                columns = list(record.__dict__)
                 self._db.execute(
-                    "INSERT OR REPLACE INTO documents VALUES "
-                    "(:id, :name, :path, :source, :sha256, :size, :kind, :pages, :chunks, :warnings, "
-                    ":updated_at)",
+                    f"INSERT OR REPLACE INTO documents ({', '.join(columns)}) "
+                    f"VALUES ({', '.join(':' + c for c in columns)})",
                     {**record.__dict__, "warnings": json.dumps(record.warnings)},
+                )
+                self._db.executemany(
+                    "INSERT INTO ocr_pages (doc_id, page, confidence, words) VALUES (?, ?, ?, ?)",
+                    [(record.id, page, confidence, words) for page, confidence, words in ocr],
                 )
                 self._db.executemany(
                     "INSERT INTO pages (doc_id, page, section, text) VALUES (?, ?, ?, ?)",
@@ -229,6 +257,7 @@ class Store:
             removed = self._db.execute("DELETE FROM documents WHERE id = ?", (doc_id,)).rowcount
             self._db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
             self._db.execute("DELETE FROM pages WHERE doc_id = ?", (doc_id,))
+            self._db.execute("DELETE FROM ocr_pages WHERE doc_id = ?", (doc_id,))
         if ids:
             self.vectors.delete(ids)
         return bool(removed)
@@ -252,7 +281,8 @@ class Store:
             return {}
         marks = ",".join("?" * len(ids))
         rows = self._db.execute(
-            f"SELECT c.id, c.doc_id, d.name AS doc, c.page, c.section, c.text FROM chunks c "
+            f"SELECT c.id, c.doc_id, d.name AS doc, c.page, c.section, c.text, o.confidence AS ocr FROM chunks c "
+            f"LEFT JOIN ocr_pages o ON o.doc_id = c.doc_id AND o.page = c.page "
             f"JOIN documents d ON d.id = c.doc_id WHERE c.id IN ({marks})",
             ids,
         ).fetchall()
@@ -260,11 +290,17 @@ class Store:
 
     def page_chunks(self, doc_id: str, page: int | None) -> list[StoredChunk]:
         rows = self._db.execute(
-            "SELECT c.id, c.doc_id, d.name AS doc, c.page, c.section, c.text FROM chunks c "
+            "SELECT c.id, c.doc_id, d.name AS doc, c.page, c.section, c.text, o.confidence AS ocr FROM chunks c "
+            "LEFT JOIN ocr_pages o ON o.doc_id = c.doc_id AND o.page = c.page "
             "JOIN documents d ON d.id = c.doc_id WHERE c.doc_id = ? AND c.page IS ? ORDER BY c.ordinal",
             (doc_id, page),
         ).fetchall()
         return [StoredChunk(**dict(row)) for row in rows]
+
+    def ocr_words(self, doc_id: str, page: int) -> str | None:
+        """The word boxes (JSON) OCR found on a scanned page; None for a page with a text layer."""
+        row = self._db.execute("SELECT words FROM ocr_pages WHERE doc_id = ? AND page = ?", (doc_id, page)).fetchone()
+        return str(row[0]) if row else None
 
     def page_texts(self, doc_id: str, page: int | None) -> list[tuple[int | None, str | None, str]]:
         """(page, section, text) views of a document: its page, or all its sections when it has no pages."""

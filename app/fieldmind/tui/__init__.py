@@ -7,7 +7,9 @@ def run_tui(home: str | None = None) -> None:
     from fieldmind.services import apply_network_policy
     from fieldmind.settings import load_settings
     from fieldmind.tui.app import FieldmindApp
+    from fieldmind.tui.widgets.picture import prepare_terminal
 
     settings = load_settings(home)
     apply_network_policy(settings)
+    prepare_terminal()
     FieldmindApp(settings).run()

@@ -7,9 +7,13 @@ bad file, so one bad manual never stops an ingest of a hundred good ones.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fieldmind.errors import InputError
 from fieldmind.knowledge.parsers.model import ParsedDocument, Segment
+
+if TYPE_CHECKING:
+    from fieldmind.knowledge.scans import ScanReader
 
 __all__ = ["SUPPORTED", "ParsedDocument", "Segment", "parse"]
 
@@ -41,15 +45,18 @@ def _read_text(path: Path, data: bytes) -> str:
         ) from exc
 
 
-def parse(path: Path, max_bytes: int | None = None) -> ParsedDocument:
-    """Read one file; raises `InputError` naming the file when it cannot be used, or holds no text at all."""
-    doc = _parse(path, max_bytes)
+def parse(path: Path, max_bytes: int | None = None, scans: ScanReader | None = None) -> ParsedDocument:
+    """Read one file; raises `InputError` naming the file when it cannot be used, or holds no text at all.
+
+    `scans` reads pages that have no text layer (OCR); without it they are reported, not read.
+    """
+    doc = _parse(path, max_bytes, scans)
     if not any(segment.text.strip() for segment in doc.segments):
         raise InputError(str(path), "no text found in it; nothing to search (a scan, or an empty document?)")
     return doc
 
 
-def _parse(path: Path, max_bytes: int | None) -> ParsedDocument:
+def _parse(path: Path, max_bytes: int | None, scans: ScanReader | None) -> ParsedDocument:
     kind = kind_of(path)
     if kind is None:
         supported = ", ".join(sorted(SUPPORTED))
@@ -73,7 +80,7 @@ def _parse(path: Path, max_bytes: int | None) -> ParsedDocument:
             raise InputError(str(path), "not a PDF (no %PDF header); the file is damaged or misnamed")
         from fieldmind.knowledge.parsers.pdf import parse_pdf
 
-        return parse_pdf(path)
+        return parse_pdf(path, scans)
     if kind == "docx":
         from fieldmind.knowledge.parsers.office import parse_docx
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fieldmind.knowledge.ocr import OcrPage
 
 
 @dataclass(frozen=True)
@@ -26,3 +30,7 @@ class ParsedDocument:
     pages: int | None = None
     warnings: list[str] = field(default_factory=list)
     """Things the user should know that did not stop the ingest (e.g. scanned pages with no text)."""
+    ocr: dict[int, OcrPage] = field(default_factory=dict)
+    """Scanned pages read by OCR, by page number."""
+    blank_pages: list[int] = field(default_factory=list)
+    """Pages with no text at all (none in the file, none recognised)."""

@@ -7,7 +7,7 @@ string found on its page, permissively licensed; pdfplumber was 60x slower for t
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fieldmind.errors import InputError
 from fieldmind.knowledge.parsers.headings import (
@@ -21,6 +21,10 @@ from fieldmind.knowledge.parsers.headings import (
 )
 from fieldmind.knowledge.parsers.layout import reading_order_text, table_text
 from fieldmind.knowledge.parsers.model import ParsedDocument, Segment
+
+if TYPE_CHECKING:
+    from fieldmind.knowledge.ocr import OcrPage
+    from fieldmind.knowledge.scans import ScanReader
 
 
 def _open(path: Path) -> Any:
@@ -60,7 +64,7 @@ MAX_PAGES = 20_000
 """More pages than any manual has: a file claiming more is refused before its pages are walked."""
 
 
-def parse_pdf(path: Path) -> ParsedDocument:
+def parse_pdf(path: Path, scans: ScanReader | None = None) -> ParsedDocument:
     pdf = _open(path)
     if len(pdf) > MAX_PAGES:
         pages = len(pdf)
@@ -80,6 +84,15 @@ def parse_pdf(path: Path) -> ParsedDocument:
             finally:
                 page.close()
         outline = _outline(pdf)
+        scanned = [n for n, text in enumerate(texts, start=1) if _is_scan(text)]
+        recognised: dict[int, OcrPage] = {}
+        ocr_warnings: list[str] = []
+        can_read = scans is not None and scans.recogniser.available()
+        if scans is not None and can_read and scanned:
+            recognised, ocr_warnings = scans.read(pdf, scanned, str(path))
+            for number, found in recognised.items():
+                if found.text.strip():
+                    texts[number - 1] = found.text
     finally:
         pdf.close()
 
@@ -99,19 +112,39 @@ def parse_pdf(path: Path) -> ParsedDocument:
             headings = numbered_headings(text)
         segments.extend(_split_page(text, number, headings, path_state))
 
-    doc = ParsedDocument(str(path), "pdf", segments, pages=len(texts))
-    if empty_pages and segments:
+    doc = ParsedDocument(str(path), "pdf", segments, pages=len(texts), blank_pages=empty_pages)
+    doc.ocr = {n: page for n, page in recognised.items() if page.text.strip() and n not in empty_pages}
+    doc.warnings.extend(ocr_warnings)
+    why = _NO_OCR if scans is not None else "OCR is off (setting knowledge.ocr)"
+    if not can_read and empty_pages and segments:
         doc.warnings.append(
             f"{len(empty_pages)} of {len(texts)} pages scanned, no text ({_ranges(empty_pages)}); "
-            "those pages are not searchable until the file is run through OCR"
+            f"those pages are not searchable: {why}"
+        )
+    elif empty_pages and segments:
+        doc.warnings.append(
+            f"{len(empty_pages)} of {len(texts)} pages have no text, not even by OCR ({_ranges(empty_pages)}); "
+            "blank pages, or pictures without words"
         )
     if not segments:
+        if not can_read:
+            raise InputError(str(path), f"scanned, no text: none of its {len(texts)} pages has a text layer; {why}")
         raise InputError(
             str(path),
-            f"scanned, no text: none of its {len(texts)} pages has a text layer; "
-            "run it through OCR (e.g. ocrmypdf) and add the result",
+            f"no text: none of its {len(texts)} pages has a text layer, and OCR found no words on them "
+            "(blank pages, pictures, or text drawn as shapes); nothing to search",
         )
     return doc
+
+
+_NO_OCR = "install Tesseract (`apt install tesseract-ocr`; packaging/setup.sh does) to read scans, then add it again"
+
+
+def _is_scan(text: str) -> bool:
+    """A page with (next to) no text in its text layer: a scanned page, read by OCR."""
+    from fieldmind.knowledge.ocr import MIN_TEXT_CHARS
+
+    return len("".join(text.split())) < MIN_TEXT_CHARS
 
 
 def _split_page(text: str, page: int, headings: list[Heading], state: HeadingPath) -> list[Segment]:

@@ -32,6 +32,13 @@ class ChatScreen(Screen[None]):
         Binding(
             "ctrl+o", "open_quote", "Open quote", id="chat.open_quote", tooltip="Show the page the last answer quotes"
         ),
+        Binding(
+            "ctrl+g",
+            "quote_picture",
+            "Page picture",
+            id="chat.picture",
+            tooltip="The quoted page as printed, the quote marked",
+        ),
     ]
 
     def __init__(self) -> None:
@@ -157,7 +164,7 @@ class ChatScreen(Screen[None]):
         if passage is not None:
             context = fieldmind_app(self).services.knowledge.context(passage)
             quote = self._current.quote if self._current is not None else None
-            self.app.push_screen(SourceScreen(with_quote(context, passage, quote)))
+            self.app.push_screen(SourceScreen(with_quote(context, passage, quote), passage.doc_id, passage.page))
 
     def action_open_quote(self) -> None:
         """The page of the last answer's quote, the quoted words highlighted."""
@@ -172,7 +179,17 @@ class ChatScreen(Screen[None]):
             self.notify("The quoted page is not among the sources any more.")
             return
         context = fieldmind_app(self).services.knowledge.context(passage)
-        self.app.push_screen(SourceScreen(with_quote(context, passage, quote)))
+        self.app.push_screen(SourceScreen(with_quote(context, passage, quote), passage.doc_id, passage.page))
+
+    def action_quote_picture(self) -> None:
+        """The page of the last answer's quote as a picture, the quoted words marked."""
+        from fieldmind.tui.screens.page import PageScreen
+
+        quote = self._current.quote if self._current is not None else None
+        if quote is None or quote.page is None:
+            self.notify("No quoted page to show: the last answer was not found, or its document has no pages.")
+            return
+        self.app.push_screen(PageScreen(quote.doc_id, quote.page, quote.text, quote.where))
 
     # -- conversations -----------------------------------------------------------------------------------
     def new_conversation(self) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -13,6 +12,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Label, Log, ProgressBar
 
+from fieldmind.knowledge.ingest import IngestProgress
 from fieldmind.tui.access import fieldmind_app
 from fieldmind.tui.screens.confirm import ConfirmScreen
 
@@ -47,7 +47,7 @@ class LibraryScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#documents", DataTable)
-        table.add_columns("Document", "Pages", "Passages", "Source")
+        table.add_columns("Document", "Pages", "OCR", "No text", "Passages", "Source")
         self.query_one("#errors", Log).border_title = "Problems"
         self.query_one("#progress", ProgressBar).display = False
         self.refresh_documents()
@@ -60,7 +60,15 @@ class LibraryScreen(Screen[None]):
         if services is None:
             return
         for doc in services.knowledge.documents():
-            table.add_row(doc.name, str(doc.pages or "—"), str(doc.chunks), doc.source, key=doc.id)
+            table.add_row(
+                doc.name,
+                str(doc.pages or "—"),
+                str(doc.ocr_pages or "—"),
+                str(doc.blank_pages or "—"),
+                str(doc.chunks),
+                doc.source,
+                key=doc.id,
+            )
         table.border_title = f"Documents ({table.row_count})"
 
     def action_add(self) -> None:
@@ -84,12 +92,12 @@ class LibraryScreen(Screen[None]):
         bar = self.query_one("#progress", ProgressBar)
         label = self.query_one("#progress-label", Label)
 
-        def progress(event: Any) -> None:
-            app.call_from_thread(bar.update, total=event.files_total, progress=event.files_done)
-            app.call_from_thread(
-                label.update,
-                f"{event.files_done}/{event.files_total} files, {event.chunks} passages — {Path(event.path).name}",
-            )
+        def progress(event: IngestProgress) -> None:
+            if event.outcome == "reading":  # a scan: the bar follows its pages
+                app.call_from_thread(bar.update, total=event.pages_total, progress=event.pages_done)
+            else:
+                app.call_from_thread(bar.update, total=event.files_total, progress=event.files_done)
+            app.call_from_thread(label.update, event.describe())
 
         try:
             app.call_from_thread(label.update, f"reading {path}…")
@@ -123,7 +131,7 @@ class LibraryScreen(Screen[None]):
     def action_back_or_cancel(self) -> None:
         if self._ingesting:
             self._cancel.set()
-            self.notify("Stopping after the current file…")
+            self.notify("Stopping after the current file or scanned page…")
         else:
             self.app.pop_screen()
 

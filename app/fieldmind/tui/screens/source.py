@@ -15,11 +15,16 @@ from textual.widgets import Footer, Static
 class SourceScreen(ModalScreen[None]):
     """Check an answer against the manual."""
 
-    BINDINGS = [Binding("escape,q", "back", "Back", id="source.back", tooltip="Back to the answer")]
+    BINDINGS = [
+        Binding("escape,q", "back", "Back", id="source.back", tooltip="Back to the answer"),
+        Binding("p", "picture", "Page picture", id="source.picture", tooltip="The page as printed, marked"),
+    ]
 
-    def __init__(self, context: Any) -> None:
+    def __init__(self, context: Any, doc_id: str | None = None, page: int | None = None) -> None:
         super().__init__()
         self.context = context
+        self.doc_id = doc_id
+        self.page = page
 
     def compose(self) -> ComposeResult:
         if self.context.kind == "markdown":
@@ -44,3 +49,13 @@ class SourceScreen(ModalScreen[None]):
 
     def action_back(self) -> None:
         self.dismiss(None)
+
+    def action_picture(self) -> None:
+        from fieldmind.tui.screens.page import PageScreen
+
+        if self.doc_id is None or self.page is None or self.context.kind != "pdf":
+            self.notify("Only a page of a PDF has a picture.")
+            return
+        start, end = self.context.start, self.context.end
+        marked = self.context.text[start:end] if start >= 0 else None
+        self.app.push_screen(PageScreen(self.doc_id, self.page, marked, self.context.title))

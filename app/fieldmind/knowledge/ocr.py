@@ -1,0 +1,174 @@
+"""Reading scanned pages offline: Tesseract (Debian's `tesseract-ocr` 5.3, via pytesseract) on the page as
+PDFium renders it.
+
+Chosen by measurement (`bench/ocr.py`; figures in the README): on pages of real manuals rendered at 200 dpi,
+Tesseract's character error rate against the pages' own text layer was 0.7-4.8 %, RapidOCR's (PP-OCRv4, the
+ONNX models in its wheel) 3.7-17 %: it runs English words together ("Placeacontainerof atleast5litres"),
+which defeats keyword search. Results are cached per file hash and page, so an interrupted ingest resumes
+without recognising a finished page again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fieldmind.errors import InputError
+from fieldmind.files import write_atomic
+from fieldmind.locations import shipped
+
+DPI = 200
+"""Render resolution: Tesseract's error rate rose below 150 dpi on 9-10 pt manual text, and time with area."""
+MAX_PIXELS = 60_000_000
+"""A page that would render larger than this (an A0 drawing at 200 dpi is 52 Mpx) is rendered smaller; one
+that cannot fit even at 50 dpi is refused as damaged or hostile rather than eating the memory."""
+MIN_TEXT_CHARS = 20
+"""A PDF page with fewer characters in its text layer than this is treated as a scan and recognised."""
+CACHE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class OcrWord:
+    text: str
+    box: tuple[float, float, float, float]
+    """Left, top, right, bottom as fractions of the page's width and height (any zoom draws it)."""
+    confidence: float
+    """Tesseract's confidence, 0-1."""
+
+
+@dataclass
+class OcrPage:
+    """One page as recognised: its text in reading order (lines, blank lines between blocks) and words."""
+
+    text: str
+    words: list[OcrWord] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def confidence(self) -> float:
+        """Mean word confidence, weighted by word length (a misread long word counts for more)."""
+        total = sum(len(w.text) for w in self.words)
+        return sum(w.confidence * len(w.text) for w in self.words) / total if total else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": CACHE_VERSION, "text": self.text, "seconds": self.seconds,
+                "words": [asdict(w) for w in self.words]}  # fmt: skip
+
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> OcrPage:
+        words = [OcrWord(w["text"], tuple(w["box"]), float(w["confidence"])) for w in data["words"]]
+        return OcrPage(str(data["text"]), words, float(data.get("seconds", 0.0)))
+
+
+def tesseract_command() -> str | None:
+    """The Tesseract program: the one bundled with a self-contained build, else the system's."""
+    bundled = shipped("ocr/tesseract")
+    if bundled.is_file():
+        os.environ.setdefault("TESSDATA_PREFIX", str(bundled.parent / "tessdata"))
+        return str(bundled)
+    return shutil.which("tesseract")
+
+
+PageProgress = Callable[[int, int, float], None]
+"""(pages recognised, pages to recognise, seconds per page so far): for progress bars and time left."""
+
+
+class Recogniser:
+    """Recognises rendered pages, one at a time (Tesseract already uses both cores on one page)."""
+
+    def __init__(self, cache_dir: Path | None = None, language: str = "eng") -> None:
+        self.cache_dir = cache_dir
+        self.language = language
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def available() -> bool:
+        return tesseract_command() is not None
+
+    def cached(self, key: str) -> OcrPage | None:
+        path = self._cache_path(key)
+        if path is None:
+            return None
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("version") == CACHE_VERSION:
+                return OcrPage.from_json(data)
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        return None
+
+    def _cache_path(self, key: str) -> Path | None:
+        return self.cache_dir / f"{key}.json" if self.cache_dir is not None else None
+
+    def recognise(self, image: Any, key: str | None = None) -> OcrPage:
+        """Recognise a PIL image; with a `key` (file hash and page) the result is kept for next time."""
+        if key is not None and (hit := self.cached(key)) is not None:
+            return hit
+        command = tesseract_command()
+        if command is None:
+            raise RuntimeError("Tesseract is not installed")
+        import pytesseract
+
+        pytesseract.pytesseract.tesseract_cmd = command
+        started = time.perf_counter()
+        with self._lock:
+            data = pytesseract.image_to_data(
+                image, lang=self.language, config="--psm 3", output_type=pytesseract.Output.DICT
+            )
+        page = _page_from_data(data, image.width, image.height)
+        page.seconds = round(time.perf_counter() - started, 3)
+        if key is not None and (path := self._cache_path(key)) is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, json.dumps(page.to_json()))
+        return page
+
+
+def _page_from_data(data: dict[str, list[Any]], width: int, height: int) -> OcrPage:
+    """Tesseract's word table as text: words joined by spaces, lines by newlines, blocks by a blank line."""
+    words: list[OcrWord] = []
+    lines: list[str] = []
+    current: list[str] = []
+    last_line: tuple[int, int, int] | None = None
+    last_block = None
+    for i, text in enumerate(data["text"]):
+        text = (text or "").strip()
+        conf = float(data["conf"][i])
+        if not text or conf < 0:
+            continue
+        line = (data["block_num"][i], data["par_num"][i], data["line_num"][i])
+        if line != last_line:
+            if current:
+                lines.append(" ".join(current))
+            if last_block is not None and line[0] != last_block:
+                lines.append("")
+            current = []
+            last_line, last_block = line, line[0]
+        current.append(text)
+        left, top = data["left"][i], data["top"][i]
+        box = (left / width, top / height, (left + data["width"][i]) / width, (top + data["height"][i]) / height)
+        words.append(OcrWord(text, box, conf / 100.0))
+    if current:
+        lines.append(" ".join(current))
+    return OcrPage("\n".join(lines).strip(), words)
+
+
+def render_scale(width_pt: float, height_pt: float, where: str, dpi: int = DPI) -> float:
+    """The render scale for a page of this size: `dpi`, less for a page too large, refused when absurd."""
+    scale = dpi / 72
+    pixels = width_pt * height_pt * scale * scale
+    if pixels > MAX_PIXELS:
+        scale *= (MAX_PIXELS / pixels) ** 0.5
+    if scale < 50 / 72:
+        raise InputError(
+            where,
+            f"the page is {width_pt / 72:.0f} x {height_pt / 72:.0f} inches; too large to read as a scan "
+            "(damaged or hostile); the other pages were read",
+        )
+    return scale

@@ -1,0 +1,139 @@
+"""The page as a picture: a PDF page rendered by PDFium with the quoted words marked, for the terminal app
+and `fieldmind show`. A diagram or a torque table is read on the page, not in extracted text.
+
+Where the words are: on a page with a text layer, PDFium finds them and gives their character boxes; on a
+scanned page, the word boxes OCR stored at ingest.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fieldmind.errors import InputError
+from fieldmind.knowledge.ocr import render_scale
+
+Box = tuple[float, float, float, float]
+"""Left, top, right, bottom as fractions of the page's width and height."""
+
+MARK_FILL = (255, 214, 0, 90)
+MARK_EDGE = (220, 30, 30, 255)
+
+
+@dataclass
+class PagePicture:
+    image: Any
+    """A PIL image (RGB)."""
+    page: int
+    pages: int
+    marked: list[Box]
+    """The boxes drawn around the quoted words (empty when there was no quote, or it was not found)."""
+
+
+def render_page(
+    file: Path, page: int, quote: str | None = None, ocr_words: str | None = None, width: int = 1200
+) -> PagePicture:
+    """Page `page` (1-based) of the PDF `file`, `width` pixels wide, the words of `quote` marked."""
+    import pypdfium2 as pdfium
+
+    try:
+        pdf = pdfium.PdfDocument(str(file))
+    except pdfium.PdfiumError as exc:
+        raise InputError(str(file), f"cannot be opened to show a page ({exc})") from exc
+    try:
+        pages = len(pdf)
+        if not 1 <= page <= pages:
+            raise InputError(str(file), f"has no page {page} (it has {pages})")
+        handle = pdf[page - 1]
+        try:
+            page_w, page_h = handle.get_size()
+            scale = min(width / page_w, render_scale(page_w, page_h, f"{file}, page {page}"))
+            image = handle.render(scale=scale).to_pil().convert("RGB")
+            boxes: list[Box] = []
+            if quote:
+                if ocr_words:
+                    boxes = word_boxes(json.loads(ocr_words), quote)
+                else:
+                    textpage = handle.get_textpage()
+                    boxes = text_boxes(textpage, page_w, page_h, quote)
+                    textpage.close()
+        finally:
+            handle.close()
+    finally:
+        pdf.close()
+    return PagePicture(mark(image, boxes), page, pages, boxes)
+
+
+def text_boxes(textpage: Any, page_w: float, page_h: float, quote: str) -> list[Box]:
+    """Boxes of the quote's lines (a table row's cells) as PDFium finds them on the page; a line not found
+    whole is looked for in runs of four words (extracted text and the page's line breaks do not always agree)."""
+    boxes: list[Box] = []
+    lines = (cell.strip() for line in quote.splitlines() for cell in line.split(" | "))  # table rows: by cell
+    for line in lines:
+        if len(line) < 2:
+            continue
+        words = line.split()
+        pieces = [line] if _find(textpage, line) else [" ".join(words[i : i + 4]) for i in range(0, len(words), 4)]
+        for piece in pieces:
+            found = _find(textpage, piece)
+            if found is None:
+                continue
+            index, count = found
+            for n in range(textpage.count_rects(index, count)):
+                left, bottom, right, top = textpage.get_rect(n)
+                boxes.append((left / page_w, 1 - top / page_h, right / page_w, 1 - bottom / page_h))
+    return boxes
+
+
+def _find(textpage: Any, text: str) -> tuple[int, int] | None:
+    searcher = textpage.search(text, match_case=False, match_whole_word=False)
+    try:
+        found = searcher.get_next()
+    finally:
+        searcher.close()
+    return (int(found[0]), int(found[1])) if found else None
+
+
+_NORMAL = re.compile(r"[^\w]+")
+
+
+def _norm(word: str) -> str:
+    return _NORMAL.sub("", word.lower())
+
+
+def word_boxes(words: list[list[Any]], quote: str) -> list[Box]:
+    """Boxes of the OCR words the quote was made of: where the quote's words line up longest on the page."""
+    wanted = [w for w in (_norm(t) for t in quote.split()) if w]
+    have = [_norm(str(w[0])) for w in words]
+    if not wanted or not have:
+        return []
+    best, best_start = 0, 0
+    for start in range(len(have)):
+        matched = sum(1 for j, w in enumerate(wanted) if start + j < len(have) and have[start + j] == w)
+        if matched > best:
+            best, best_start = matched, start
+    if best < max(1, len(wanted) // 3):
+        return []
+    end = min(len(have), best_start + len(wanted))
+    return [(float(w[1]), float(w[2]), float(w[3]), float(w[4])) for w in words[best_start:end]]
+
+
+def mark(image: Any, boxes: list[Box]) -> Any:
+    """Highlight boxes: a translucent yellow fill (still visible when the picture is shrunk to terminal
+    cells) and a red edge, a little larger than the words."""
+    if not boxes:
+        return image
+    from PIL import Image, ImageDraw
+
+    overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(overlay)
+    w, h = image.size
+    pad = max(2, w // 300)
+    edge = max(2, w // 400)
+    for left, top, right, bottom in boxes:
+        rect = (left * w - pad, top * h - pad, right * w + pad, bottom * h + pad)
+        draw.rectangle(rect, fill=MARK_FILL, outline=MARK_EDGE, width=edge)
+    return Image.alpha_composite(image.convert("RGBA"), overlay).convert("RGB")

@@ -1,0 +1,74 @@
+"""Reading the scanned pages of a PDF: render each page that has no text layer, recognise it, report progress.
+
+Runs inside the ingest worker: it checks `cancelled` between pages (a stopped ingest ends within a page's
+time) and the recogniser caches each finished page by file hash, so the next ingest resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fieldmind.errors import FieldmindError, InputError
+from fieldmind.knowledge.ocr import OcrPage, PageProgress, Recogniser, render_scale
+
+
+class IngestCancelledError(FieldmindError):
+    """The user stopped the ingest while a document's scanned pages were being read."""
+
+
+@dataclass
+class ScanReader:
+    """What the PDF parser needs to read scanned pages of one file."""
+
+    recogniser: Recogniser
+    file_key: str
+    """The file's sha256: cached pages are found by it, whatever the file is called."""
+    progress: PageProgress | None = None
+    cancelled: Callable[[], bool] = lambda: False
+
+    def read(self, pdf: Any, numbers: list[int], where: str) -> tuple[dict[int, OcrPage], list[str]]:
+        """OCR the given 1-based pages of an open pypdfium2 document: (pages read, one warning per page
+        that could not be read, naming it)."""
+        pages: dict[int, OcrPage] = {}
+        warnings: list[str] = []
+        todo = [n for n in numbers if self.recogniser.cached(self._key(n)) is None]
+        done_before = len(numbers) - len(todo)
+        started = time.perf_counter()
+        recognised = 0
+        for number in numbers:
+            key = self._key(number)
+            cached = self.recogniser.cached(key)
+            if cached is not None:
+                pages[number] = cached
+                continue
+            if self.cancelled():
+                raise IngestCancelledError(f"{where}: stopped after {done_before + recognised} of {len(numbers)} pages")
+            try:
+                pages[number] = self._recognise(pdf, number, key, where)
+            except InputError as exc:
+                warnings.append(f"page {number}: {exc.reason}")
+            except Exception as exc:  # a damaged image stream on one page: that page only
+                warnings.append(f"page {number}: cannot be read as a scan ({type(exc).__name__}: {str(exc)[:120]})")
+            recognised += 1
+            if self.progress is not None:
+                per_page = (time.perf_counter() - started) / recognised
+                self.progress(done_before + recognised, len(numbers), per_page)
+        return pages, warnings
+
+    def _key(self, number: int) -> str:
+        return f"{self.file_key}-p{number}"
+
+    def _recognise(self, pdf: Any, number: int, key: str, where: str) -> OcrPage:
+        page = pdf[number - 1]
+        try:
+            width, height = page.get_size()
+            scale = render_scale(width, height, f"{where}, page {number}")
+            bitmap = page.render(scale=scale, grayscale=True)
+            image = bitmap.to_pil()
+            bitmap.close()
+        finally:
+            page.close()
+        return self.recogniser.recognise(image, key)
