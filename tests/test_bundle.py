@@ -19,7 +19,7 @@ import pytest
 from fieldmind import __version__
 
 from conftest import ROOT
-from helpers import make_pdf
+from helpers import make_pdf, make_scan
 
 pytestmark = [pytest.mark.slow, pytest.mark.model, pytest.mark.timeout(3600)]
 
@@ -101,6 +101,21 @@ def test_the_bundle_runs_from_a_read_only_stick_with_no_network(usb_stick: Path,
     assert (data / "index").is_dir(), "writable data goes to the user's data dir"
     docs = isolated(usb_stick, home, program, "docs", "--json")
     assert [d["name"] for d in json.loads(docs.stdout)] == [manual.name]
+
+
+def test_the_bundle_reads_a_scanned_manual_with_its_own_ocr(usb_stick: Path, tmp_path: Path) -> None:
+    """Tesseract, its libraries and its English data travel in the bundle: a scan is read with no system
+    Tesseract on PATH (env -i) and no network."""
+    program = usb_stick / "fieldmind" / "fieldmind"
+    home = tmp_path / "home"
+    home.mkdir()
+    scan = make_scan(ROOT / "knowledge" / "demo" / "gx7500-generator-manual.pdf", tmp_path / "scan.pdf", pages=[7])
+    ingest = isolated(usb_stick, home, program, "ingest", scan, "--json")
+    assert ingest.returncode == 0, ingest.stderr
+    assert json.loads(ingest.stdout)["added"] == 1, ingest.stdout
+    found = isolated(usb_stick, home, program, "search", "cylinder head bolts torque", "-k", "1", "--json")
+    [hit] = json.loads(found.stdout)
+    assert hit["ocr"] is True and "90 N.m" in hit["text"], hit
 
 
 def test_a_first_question_is_answered_from_the_shipped_demo_manual(usb_stick: Path, tmp_path: Path) -> None:

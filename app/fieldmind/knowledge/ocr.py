@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -71,7 +72,10 @@ def tesseract_command() -> str | None:
     """The Tesseract program: the one bundled with a self-contained build, else the system's."""
     bundled = shipped("ocr/tesseract")
     if bundled.is_file():
-        os.environ.setdefault("TESSDATA_PREFIX", str(bundled.parent / "tessdata"))
+        os.environ["TESSDATA_PREFIX"] = str(bundled.parent / "tessdata")
+        libraries = getattr(sys, "_MEIPASS", None)  # the bundle's own copies of the libraries it links
+        if libraries and libraries not in os.environ.get("LD_LIBRARY_PATH", "").split(":"):
+            os.environ["LD_LIBRARY_PATH"] = ":".join(filter(None, [libraries, os.environ.get("LD_LIBRARY_PATH")]))
         return str(bundled)
     return shutil.which("tesseract")
 

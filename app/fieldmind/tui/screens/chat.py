@@ -150,7 +150,10 @@ class ChatScreen(Screen[None]):
             page = f"p. {passage.page} " if passage.page else ""
             section = passage.section.split(" > ")[-1] if passage.section else ""
             mark = "✓" if passage.chunk_id in cited_ids else " "
-            label = Text.assemble(f"{mark}[{n}] {page}", (section, "bold"), "\n  ", (passage.doc, "dim"))
+            scanned = f" · OCR {passage.ocr:.0%}" if passage.ocr is not None else ""
+            label = Text.assemble(
+                f"{mark}[{n}] {page}", (section, "bold"), "\n  ", (passage.doc, "dim"), (scanned, "italic yellow")
+            )
             self.passages[str(passage.chunk_id)] = passage
             sources.add_option(Option(label, id=str(passage.chunk_id)))
         if ordered:

@@ -67,7 +67,8 @@ class ExchangeView(Vertical):
         box.display = True
         box.set_class(quote is None, "closest")
         prefix = "— " if quote is not None else "Not found for sure. The closest lines, from "
-        self.query_one(".where", Static).update(prefix + shown.where)
+        scanned = f" (read by OCR, {shown.ocr:.0%} sure)" if getattr(shown, "ocr", None) is not None else ""
+        self.query_one(".where", Static).update(prefix + shown.where + scanned)
         self.query_one(".answer", Static).update("")
         self.scroll_visible(animate=False)
 
