@@ -220,6 +220,14 @@ def ingest(work: Path) -> dict[str, Any]:
     return ingest_throughput(embedder, 1000, work)
 
 
+def scanned_ingest(work: Path) -> dict[str, Any]:
+    """Pages a second through OCR at ingest (a 50-page scan): bench/ocr.py."""
+    sys.path.insert(0, str(HERE))
+    from ocr import scanned_ingest as measure
+
+    return measure(work)
+
+
 def run(quick: bool = False) -> dict[str, Any]:
     sys.path.insert(0, str(ROOT / "app"))
     from fieldmind.llm.catalog import total_ram_bytes
@@ -236,6 +244,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         figures["startup"] = startup(Path(tmp) / "tui-home", home / "models")
         if not quick:
             figures["ingest"] = ingest(Path(tmp))
+            figures["scanned_ingest"] = scanned_ingest(Path(tmp))
             figures["memory"] = peak_rss(home)
     return figures
 

@@ -195,3 +195,37 @@ def test_pages_with_no_text_at_all_are_counted_and_not_indexed(tmp_path: Path) -
     assert len(doc.blank_pages) == 42 and doc.ocr == {}
     assert any("42 of 64 pages have no text, not even by OCR" in w for w in doc.warnings)
     assert {s.page for s in doc.segments}.isdisjoint(doc.blank_pages)
+
+
+def _placard(path: Path) -> Path:
+    """A photographed placard: words in a picture."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.new("RGB", (1400, 260), "white")
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default(size=56)
+    draw.text((40, 40), "DANGER: ISOLATE THE 400 V SUPPLY", fill="black", font=font)
+    draw.text((40, 140), "BEFORE OPENING THIS PANEL", fill="black", font=font)
+    image.save(path)
+    return path
+
+
+def test_words_in_pictures_of_word_and_html_documents_are_read(tmp_path: Path) -> None:
+    import docx
+
+    placard = _placard(tmp_path / "placard.png")
+    document = docx.Document()
+    document.add_heading("Control cabinet", level=1)
+    document.add_paragraph("The placard on the cabinet door reads:")
+    document.add_picture(str(placard))
+    document.save(str(tmp_path / "cabinet.docx"))
+    page = tmp_path / "cabinet.html"
+    page.write_text(
+        '<h1>Control cabinet</h1><p>The door placard:</p><img src="placard.png">'
+        '<img src="https://example.invalid/remote.png"><img src="../../etc/passwd">'
+    )
+    reader = ScanReader(Recogniser(tmp_path / "cache"), "pictures")
+    for path in (tmp_path / "cabinet.docx", page):
+        text = "\n".join(s.text for s in parse(path, scans=reader).segments)
+        assert "Picture (read by OCR): DANGER: ISOLATE THE 400 V SUPPLY BEFORE OPENING THIS PANEL" in text, text
+        assert "Picture" not in "\n".join(s.text for s in parse(path).segments)  # without OCR: nothing made up

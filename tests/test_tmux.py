@@ -1,4 +1,4 @@
-"""The real app in a real terminal (tmux): launch, type a question, get a cited answer, quit."""
+"""The real app in a real terminal (tmux): launch, type a question, get a cited answer, see its page, quit."""
 
 from __future__ import annotations
 
@@ -53,6 +53,11 @@ def test_launch_to_a_cited_answer_in_tmux(isolated_home: Path, models_dir: Path)
         assert "gx7500-generator-manual.pdf" in screen
         assert "qwen2.5-coder-0.5b" in screen  # the status bar names the model
         assert painted < 10  # a generous bound here; bench/ measures start-up precisely
+        subprocess.run(["tmux", "send-keys", "-t", session, "C-g"], check=True)  # the quoted page as a picture
+        picture = _wait_for(session, lambda s: "page 7 of 10" in s and "marks" in s, timeout=30)
+        assert sum(picture.count(c) for c in "▀▄") > 500  # drawn in half blocks: tmux passes no graphics here
+        subprocess.run(["tmux", "send-keys", "-t", session, "Escape"], check=True)
+        _wait_for(session, lambda s: "page 7 of 10" not in s, timeout=15)
         subprocess.run(["tmux", "send-keys", "-t", session, "C-q"], check=True)
         _wait_for(session, lambda s: "Ask about your manuals" not in s, timeout=15)
     finally:

@@ -14,6 +14,13 @@ from typing import Any
 from fieldmind.errors import FieldmindError, InputError
 from fieldmind.knowledge.ocr import OcrPage, PageProgress, Recogniser, render_scale
 
+MIN_PICTURE_PX = 120
+"""Narrower pictures are icons and bullets, not placards."""
+MAX_PICTURE_PIXELS = 40_000_000
+"""A picture larger than this is skipped (Pillow would refuse it as a decompression bomb a little further)."""
+PICTURE_LABEL = "Picture (read by OCR):"
+"""Put before the words of an embedded picture, so a reader knows where they came from."""
+
 
 class IngestCancelledError(FieldmindError):
     """The user stopped the ingest while a document's scanned pages were being read."""
@@ -57,6 +64,30 @@ class ScanReader:
                 per_page = (time.perf_counter() - started) / recognised
                 self.progress(done_before + recognised, len(numbers), per_page)
         return pages, warnings
+
+    def read_picture(self, data: bytes, where: str) -> str | None:
+        """The words of a picture embedded in a document (a photographed placard), or None when it holds
+        no readable text (a photo, a logo): small pictures, few words or low confidence are left out."""
+        import hashlib
+        import io
+
+        from PIL import Image
+
+        try:
+            with Image.open(io.BytesIO(data)) as opened:
+                if opened.width < MIN_PICTURE_PX or opened.height < MIN_PICTURE_PX // 3:
+                    return None
+                if opened.width * opened.height > MAX_PICTURE_PIXELS:
+                    return None
+                image = opened.convert("L")
+        except Exception:  # not a picture Pillow reads (EMF, damaged): nothing to recognise
+            return None
+        if self.cancelled():
+            raise IngestCancelledError(f"{where}: stopped while reading its pictures")
+        page = self.recogniser.recognise(image, "img-" + hashlib.sha256(data).hexdigest())
+        if len(page.words) < 3 or page.confidence < 0.6:
+            return None
+        return page.text
 
     def _key(self, number: int) -> str:
         return f"{self.file_key}-p{number}"

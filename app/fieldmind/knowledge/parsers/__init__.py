@@ -84,7 +84,7 @@ def _parse(path: Path, max_bytes: int | None, scans: ScanReader | None) -> Parse
     if kind == "docx":
         from fieldmind.knowledge.parsers.office import parse_docx
 
-        return parse_docx(path)
+        return parse_docx(path, scans)
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -95,7 +95,7 @@ def _parse(path: Path, max_bytes: int | None, scans: ScanReader | None) -> Parse
     if kind == "html":
         from fieldmind.knowledge.parsers.office import parse_html
 
-        return parse_html(path, text)
+        return parse_html(path, text, scans)
     from fieldmind.knowledge.parsers.text import parse_markdown, parse_text
 
     return parse_markdown(path, text) if kind == "markdown" else parse_text(path, text)

@@ -6,11 +6,25 @@ Neither format has pages, so passages from them carry no page number; headings g
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fieldmind.errors import InputError
 from fieldmind.knowledge.parsers.headings import Heading
 from fieldmind.knowledge.parsers.model import ParsedDocument
 from fieldmind.knowledge.parsers.text import segments_from_blocks
+
+if TYPE_CHECKING:
+    from fieldmind.knowledge.scans import ScanReader
+
+
+def _picture_block(scans: ScanReader | None, data: bytes, where: str) -> tuple[Heading | None, str] | None:
+    """The words of an embedded picture as a block of text of its own, when it holds any."""
+    if scans is None or not scans.recogniser.available():
+        return None
+    from fieldmind.knowledge.scans import PICTURE_LABEL
+
+    words = scans.read_picture(data, where)
+    return (None, f"{PICTURE_LABEL} {' '.join(words.split())}") if words else None
 
 
 def _row(cells: list[str]) -> str:
@@ -48,7 +62,7 @@ def check_zip(path: Path) -> None:
             )
 
 
-def parse_docx(path: Path) -> ParsedDocument:
+def parse_docx(path: Path, scans: ScanReader | None = None) -> ParsedDocument:
     import zipfile
 
     import docx
@@ -66,6 +80,11 @@ def parse_docx(path: Path) -> ParsedDocument:
     blocks: list[tuple[Heading | None, str]] = []
     for item in document.iter_inner_content():
         if isinstance(item, Paragraph):
+            for embedded in item._element.xpath(".//a:blip/@r:embed"):  # pictures in this paragraph
+                part = document.part.related_parts.get(embedded)
+                picture = _picture_block(scans, part.blob, str(path)) if part is not None else None
+                if picture:
+                    blocks.append(picture)
             text = item.text.strip()
             if not text:
                 continue
@@ -82,7 +101,7 @@ def parse_docx(path: Path) -> ParsedDocument:
     return ParsedDocument(str(path), "docx", segments_from_blocks(blocks))
 
 
-def parse_html(path: Path, text: str) -> ParsedDocument:
+def parse_html(path: Path, text: str, scans: ScanReader | None = None) -> ParsedDocument:
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(text, "html.parser")
@@ -90,7 +109,13 @@ def parse_html(path: Path, text: str) -> ParsedDocument:
         tag.decompose()
     root = soup.body or soup
     blocks: list[tuple[Heading | None, str]] = []
-    for element in root.find_all(["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "table", "dt", "dd"]):
+    for element in root.find_all(["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "table", "dt", "dd", "img"]):
+        if element.name == "img":
+            data = _local_picture(path, str(element.get("src") or ""))
+            picture = _picture_block(scans, data, str(path)) if data else None
+            if picture:
+                blocks.append(picture)
+            continue
         if element.find_parent(["table", "li"]) and element.name != "table":
             continue  # already part of an enclosing table or list item
         if element.name == "table":
@@ -106,3 +131,31 @@ def parse_html(path: Path, text: str) -> ParsedDocument:
             prefix = "- " if element.name == "li" else ""
             blocks.append((None, prefix + (content if element.name == "pre" else " ".join(content.split()))))
     return ParsedDocument(str(path), "html", segments_from_blocks(blocks))
+
+
+MAX_PICTURE_BYTES = 20 * 2**20
+PICTURE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp"}
+
+
+def _local_picture(page: Path, src: str) -> bytes | None:
+    """A picture an HTML page shows: a file beside it or a data: URI. Never fetched from the network."""
+    import base64
+    from urllib.parse import unquote, urlparse
+
+    if src.startswith("data:image/") and ";base64," in src:
+        try:
+            return base64.b64decode(src.split(";base64,", 1)[1], validate=False)[:MAX_PICTURE_BYTES]
+        except ValueError:
+            return None
+    parsed = urlparse(src)
+    if parsed.scheme not in ("", "file") or not parsed.path:
+        return None
+    candidate = (page.parent / unquote(parsed.path)).resolve()
+    if candidate.suffix.lower() not in PICTURE_SUFFIXES:
+        return None
+    try:
+        if candidate.is_file() and candidate.stat().st_size <= MAX_PICTURE_BYTES:
+            return candidate.read_bytes()
+    except OSError:
+        return None
+    return None
