@@ -276,7 +276,7 @@ async def test_sync_from_the_app_shows_state_and_what_changed(isolated_home, emb
         assert any("Applied pumps v1 (+3" in note for note in notes)
         await pilot.press("f2")
         await wait_until(pilot, lambda: type(app.screen).__name__ == "LibraryScreen")
-        sources = {str(app.screen.query_one("#documents").get_row_at(i)[3]) for i in range(4)}
+        sources = {str(app.screen.query_one("#documents").get_row_at(i)[-1]) for i in range(4)}
         assert sources == {"local", "pack:pumps@1"}
         await pilot.press("escape")
         await app.run_action("sync_log")
@@ -284,3 +284,37 @@ async def test_sync_from_the_app_shows_state_and_what_changed(isolated_home, emb
         await pilot.pause(0.2)
         lines = "\n".join(app.screen.query_one("#audit").lines)
         assert "applied  pumps v1" in lines and "pump.md" in lines
+
+
+async def test_scope_picker_limits_answers_is_remembered_and_a_card_is_saved(isolated_home, embedder, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from fieldmind.knowledge.index import KnowledgeBase
+    from fieldmind.knowledge.revisions import DocumentMeta
+
+    from helpers import make_pdf
+
+    kb = KnowledgeBase(isolated_home / "index", embedder=embedder)
+    for asset, torque in (("A1", "38 N.m"), ("A2", "44 N.m")):
+        manual = make_pdf(
+            tmp_path / f"p100-{asset}.pdf", [f"Impeller. The impeller nut torque is {torque} for the P-100."]
+        )
+        kb.ingest([manual], meta=DocumentMeta(revision="C", tags={"asset": asset}))
+    kb.close()
+    app = make_app(isolated_home, embedder, FakeScriptedEngine(["It is ", "44 N.m."]), demo_knowledge=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_until(pilot, lambda: app.state == "ready")
+        await pilot.press("f5")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "ScopeScreen")
+        assert "asset: A1, A2" in str(app.screen.query_one("#scope-known").render())
+        app.screen.query_one("#scope").value = "asset=A2"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.scope_label == "asset=A2")
+        assert "scope asset=A2" in str(app.screen.query_one("StatusBar").render())
+        assert load_settings(isolated_home).ui.scope == ["asset=A2"]  # remembered for the next start
+        await ask(pilot, "What is the impeller nut torque for the P-100?")
+        await wait_until(pilot, lambda: bool(exchanges(app)) and exchanges(app)[0].answer is not None)
+        answer = exchanges(app)[0].answer
+        assert answer.quote is not None and "44 N.m" in answer.quote.text and answer.quote.revision == "C"
+        await pilot.press("ctrl+b")
+        await wait_until(pilot, lambda: len(list((isolated_home / "cards").glob("*.md"))) == 1)
+        card = next((isolated_home / "cards").glob("*.md")).read_text()
+        assert "44 N.m" in card and "p100-A2.pdf" in card and "rev. C" in card and "local file" in card

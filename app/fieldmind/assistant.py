@@ -17,9 +17,10 @@ from typing import Any, Protocol
 
 from fieldmind.answers import choose, short
 from fieldmind.answers.check import facts_supported
-from fieldmind.answers.quote import Quote, closest_lines, select
+from fieldmind.answers.quote import Quote, closest_lines, differing, select
 from fieldmind.knowledge.context import PageContext
 from fieldmind.knowledge.retrieve import Passage
+from fieldmind.knowledge.revisions import Scope
 from fieldmind.llm.prompts import Prompt
 
 NOT_FOUND_ANSWER = "Not found in your documents."
@@ -29,7 +30,9 @@ SHORT_ANSWER_TOKENS = 48
 class Knowledge(Protocol):
     """What answering needs of the knowledge base."""
 
-    def search(self, question: str, k: int | None = None) -> list[Passage]: ...
+    def search(
+        self, question: str, k: int | None = None, scope: Scope | None = None, all_revisions: bool = False
+    ) -> list[Passage]: ...
     def context(self, passage: Passage) -> PageContext: ...
     def encode(self, texts: list[str]) -> Any: ...
     def question_vector(self, question: str) -> Any: ...
@@ -79,6 +82,10 @@ class Answer:
     quote: Quote | None = None
     closest: Quote | None = None
     """When not found: the stretch that came closest, shown as such (never as the answer)."""
+    differing: list[Quote] = field(default_factory=list)
+    """Asked with no scope: what documents for other assets (other tags) say, where it differs from the quote."""
+    scope: str = ""
+    """The scope the answer was limited to ("" for all documents)."""
     confidence: float = 0.0
     """How sure the app is that the quote answers (see answers/choose.py); compared with a fitted threshold."""
     short_answer: str | None = None
@@ -100,6 +107,8 @@ class Answer:
             "found": self.found,
             "quote": self.quote.to_json() if self.quote else None,
             "closest": self.closest.to_json() if self.closest else None,
+            "differing": [q.to_json() for q in self.differing],
+            "scope": self.scope or None,
             "confidence": self.confidence,
             "short_answer": self.short_answer,
             "citations": [p.citation() for p in self.citations],
@@ -171,8 +180,10 @@ class Assistant:
         self.short_answers = short_answers and engine is not None
         self.weights = weights
 
-    def ask(self, question: str, k: int | None = None) -> Answer:
-        for event in self.ask_stream(question, k):
+    def ask(
+        self, question: str, k: int | None = None, scope: Scope | None = None, all_revisions: bool = False
+    ) -> Answer:
+        for event in self.ask_stream(question, k, scope=scope, all_revisions=all_revisions):
             if isinstance(event, AnswerDone):
                 return event.answer
         raise AssertionError("ask_stream ended without an answer")
@@ -184,12 +195,21 @@ class Assistant:
         return choose.score(question, question_vector, candidates, self.knowledge.encode, self.weights)
 
     def ask_stream(
-        self, question: str, k: int | None = None, stop: Callable[[], bool] = lambda: False
+        self,
+        question: str,
+        k: int | None = None,
+        stop: Callable[[], bool] = lambda: False,
+        scope: Scope | None = None,
+        all_revisions: bool = False,
     ) -> Iterator[AnswerEvent]:
-        """Sources, then the quote (or not found), then the short answer if one is accepted, then the answer."""
+        """Sources, then the quote (or not found), then the short answer if one is accepted, then the answer.
+
+        Only current revisions answer unless `all_revisions`; `scope` limits the documents (plus general ones).
+        """
         started = time.perf_counter()
         answer = Answer(question=question, model=self.engine.name if self.engine else "")
-        passages = self.knowledge.search(question, k or self.answer_k)
+        answer.scope = scope.label() if scope else ""
+        passages = self.knowledge.search(question, k or self.answer_k, scope=scope, all_revisions=all_revisions)
         answer.timings.retrieve_ms = (time.perf_counter() - started) * 1000
         answer.passages = passages
         yield SourcesReady(passages)
@@ -202,6 +222,12 @@ class Assistant:
         answer.confidence = round(sure, 3)
         answer.found = answer.quote is not None
         answer.citations = cited_passages(answer.quote, passages)
+        if answer.quote is not None and not scope:
+            answer.differing = differing(ranked, self.weights)
+            shown = {(p.doc_id, p.page) for p in answer.citations}
+            answer.citations += [
+                p for q in answer.differing for p in cited_passages(q, passages) if (p.doc_id, p.page) not in shown
+            ]
         answer.text = answer.quote.shown() if answer.quote else NOT_FOUND_ANSWER
         answer.timings.quote_ms = (time.perf_counter() - started) * 1000
         yield QuoteReady(answer.quote, answer.closest)

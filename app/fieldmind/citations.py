@@ -5,11 +5,22 @@ from __future__ import annotations
 SECTION_SEPARATOR = " > "
 
 
-def place(doc: str, page: int | None, section: str | None = None, *, last_heading: bool = True) -> str:
-    """ "doc, page N" (or "doc" without pages), then " — section" when there is one.
+def place(
+    doc: str,
+    page: int | None,
+    section: str | None = None,
+    *,
+    last_heading: bool = True,
+    revision: str | None = None,
+    effective: str | None = None,
+) -> str:
+    """ "doc, page N" (or "doc" without pages), then " — section" when there is one; with a revision,
+    "doc rev. C (2026-03-01), page N".
 
     `last_heading` keeps only the innermost heading of a path ("5 Service > 5.1 Oil" → "5.1 Oil").
     """
+    if revision or effective:
+        doc += "".join([f" rev. {revision}" if revision else "", f" ({effective})" if effective else ""])
     where = f"{doc}, page {page}" if page is not None else doc
     if section:
         where += " — " + (section.split(SECTION_SEPARATOR)[-1] if last_heading else section)

@@ -190,7 +190,14 @@ def to_markdown(conversation: Conversation) -> str:
         elif not exchange.short_answer:
             lines += [exchange.answer + (" _(stopped)_" if exchange.stopped else ""), ""]
         for n, citation in enumerate(exchange.citations, start=1):
-            where = place(citation["doc"], citation.get("page"), citation.get("section"), last_heading=False)
+            where = place(
+                citation["doc"],
+                citation.get("page"),
+                citation.get("section"),
+                last_heading=False,
+                revision=citation.get("revision"),
+                effective=citation.get("effective"),
+            )
             text = " ".join(str(citation.get("text", "")).split())
             lines.append(f"{n}. {where}")
             if text:

@@ -87,6 +87,8 @@ class UISettings(BaseModel):
     """Any Textual theme; `textual-light` for bright sunlight."""
     keymap: dict[str, str] = {}
     """Binding id to key(s), e.g. {"app.library" = "f6", "chat.stop" = "ctrl+c"}; see `fieldmind` palette."""
+    scope: list[str] = []
+    """The scope the app asks within, remembered (F5): tags like "asset=N123AB"; empty for all documents."""
 
 
 class Settings(BaseSettings):

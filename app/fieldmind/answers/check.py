@@ -27,6 +27,11 @@ def _fold(text: str) -> str:
     return _SPACE.sub(" ", text).strip().casefold()
 
 
+def numbers(text: str) -> set[str]:
+    """The numbers in a text, as written."""
+    return {m.group(0).strip() for m in _NUMBER.finditer(text)}
+
+
 def facts(text: str) -> set[str]:
     """The numbers, numbers with units, and identifiers in a text."""
     found = {m.group(0).strip() for m in _NUMBER.finditer(text)}

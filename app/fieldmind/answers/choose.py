@@ -293,6 +293,18 @@ def topic_terms(question: str) -> list[str]:
     return [t for t in content_terms(question) if t not in QUESTION_WORDS]
 
 
+def rival(window: Window, best: Window) -> bool:
+    """Another page that competes with the best one: not the same page, and not a page of a document tagged
+    for another asset or model (that is an alternative the answer shows beside it, not a doubt about it), nor
+    another revision of the same document."""
+    if (window.passage.doc_id, window.first.view) == (best.passage.doc_id, best.first.view):
+        return False
+    ours, theirs = best.passage, window.passage
+    if ours.tags and theirs.tags and ours.tags != theirs.tags:
+        return False
+    return not (ours.document is not None and ours.document == theirs.document and ours.doc_id != theirs.doc_id)
+
+
 def confidence(ranked: Sequence[Window], absent: int, weights: Weights = WEIGHTS) -> float:
     """How sure the best window answers: its own similarity to the question, how far it leads the best window
     of any other page, less a share for each term of the question found nowhere in the library.
@@ -306,7 +318,7 @@ def confidence(ranked: Sequence[Window], absent: int, weights: Weights = WEIGHTS
     if not ranked:
         return 0.0
     best = ranked[0]
-    others = (w.score for w in ranked[1:] if (w.passage.doc_id, w.first.view) != (best.passage.doc_id, best.first.view))
+    others = (w.score for w in ranked[1:] if rival(w, best))
     lead = best.score - next(others, best.score - 1.0)
     missing = weights.identifier * (1.0 - best.named)
     return best.similarity + weights.margin * lead - weights.absent * absent - missing

@@ -32,10 +32,14 @@ class Quote:
     revision: str | None = None
     ocr: float | None = None
     """OCR confidence of the scanned page the words were recognised on; None for a text layer."""
+    document: str | None = None
+    """The document's stable id across revisions; `doc_id` is its file in the index."""
+    title: str | None = None
+    effective: str | None = None
 
     @property
     def where(self) -> str:
-        return place(self.doc, self.page, self.section)
+        return place(self.doc, self.page, self.section, revision=self.revision, effective=self.effective)
 
     def shown(self) -> str:
         """The quote as displayed: a table row under its header row."""
@@ -44,8 +48,11 @@ class Quote:
     def to_json(self) -> dict[str, Any]:
         return {
             "doc": self.doc,
-            "doc_id": self.doc_id,
+            "doc_id": self.document or self.doc_id,
+            "index_id": self.doc_id,
+            "title": self.title or self.doc,
             "revision": self.revision,
+            "effective": self.effective,
             "page": self.page,
             "section": self.section,
             "text": self.text,
@@ -60,7 +67,10 @@ class Quote:
     def from_json(cls, data: dict[str, Any]) -> Quote:
         return cls(
             doc=str(data["doc"]),
-            doc_id=str(data.get("doc_id") or ""),
+            doc_id=str(data.get("index_id") or data.get("doc_id") or ""),
+            document=data.get("doc_id"),
+            title=data.get("title"),
+            effective=data.get("effective"),
             page=data.get("page"),
             section=data.get("section"),
             text=str(data["text"]),
@@ -85,6 +95,10 @@ def quote_of(window: Window) -> Quote:
         header=window.header,
         score=window.score,
         ocr=passage.ocr,
+        revision=passage.revision,
+        document=passage.document,
+        title=passage.title,
+        effective=passage.effective,
     )
 
 
@@ -100,3 +114,30 @@ def closest_lines(ranked: Sequence[Window], sure: float, weights: Weights = WEIG
     if not ranked or not weights.closest <= sure < weights.threshold:
         return None
     return quote_of(ranked[0])
+
+
+DIFFER_MARGIN = 0.25
+"""How close to the best stretch's score another document's stretch must come to count as its answer."""
+
+
+def differing(ranked: Sequence[Window], weights: Weights = WEIGHTS) -> list[Quote]:
+    """With no scope: the best stretch of each document tagged for another asset (or model, fleet…) that
+    answers nearly as well as the chosen one and states other numbers — the documents differ, say so."""
+    from fieldmind.answers.check import numbers
+
+    if not ranked:
+        return []
+    best = ranked[0]
+    tags = best.passage.tags
+    found: dict[str, Quote] = {}
+    for window in ranked[1:]:
+        other = window.passage
+        key = other.document or other.doc_id
+        if key in found or key == (best.passage.document or best.passage.doc_id) or not other.tags or not tags:
+            continue
+        if other.tags == tags or window.score < best.score - DIFFER_MARGIN:
+            continue
+        theirs, ours = numbers(window.text), numbers(best.text)
+        if theirs and ours and theirs != ours:
+            found[key] = quote_of(window)
+    return list(found.values())

@@ -13,7 +13,7 @@ from fieldmind.cli.bench import bench
 from fieldmind.cli.common import home_option
 from fieldmind.cli.doctor import doctor
 from fieldmind.cli.evaluate import evaluate
-from fieldmind.cli.knowledge import docs, ingest, remove, search
+from fieldmind.cli.knowledge import docs, ingest, remove, search, tag
 from fieldmind.cli.models import models
 from fieldmind.cli.show import show
 from fieldmind.cli.sync import pack, sync, trust
@@ -34,7 +34,7 @@ def cli(ctx: click.Context, home: str | None) -> None:
         run_tui(home)
 
 
-for command in (ingest, docs, remove, search, ask, show, models, evaluate, sync, pack, trust, bench, doctor):
+for command in (ingest, docs, remove, tag, search, ask, show, models, evaluate, sync, pack, trust, bench, doctor):
     cli.add_command(command)
 
 

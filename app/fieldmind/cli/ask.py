@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
-from fieldmind.cli.common import emit_json, home_option, info, json_option, reports_errors, services_for
+from fieldmind.cli.common import (
+    emit_json,
+    home_option,
+    info,
+    json_option,
+    make_scope,
+    reports_errors,
+    scope_options,
+    services_for,
+)
 from fieldmind.files import Progress
 
 
@@ -26,10 +36,26 @@ def _assembly_progress() -> Progress:
 @click.argument("question")
 @click.option("-k", "k", type=click.IntRange(1, 20), default=None, help="Passages given to the model.")
 @click.option("--model", default=None, help="A catalogue name or a path to a GGUF file.")
+@click.option(
+    "--card",
+    type=click.Choice(["md", "json"]),
+    default=None,
+    help="Print an answer card for a work order (answer, quote, document, revision, page, provenance).",
+)
+@scope_options
 @home_option
 @json_option
 @reports_errors
-def ask(question: str, k: int | None, model: str | None, home: str | None, as_json: bool) -> None:
+def ask(
+    question: str,
+    k: int | None,
+    model: str | None,
+    card: str | None,
+    scope: tuple[str, ...],
+    all_revisions: bool,
+    home: str | None,
+    as_json: bool,
+) -> None:
     """Answer QUESTION from your documents: the manual's own words, with their page."""
     from fieldmind.assistant import AnswerDone, AnswerPiece, QuoteReady
     from fieldmind.citations import place
@@ -42,8 +68,10 @@ def ask(question: str, k: int | None, model: str | None, home: str | None, as_js
         info(f"first run: added the demo manual ({report.chunks} passages)")
     assistant = services.assistant(model, progress=_assembly_progress())
     answer = None
-    for event in assistant.ask_stream(question, k):
-        if as_json:
+    limited = make_scope(scope)
+    quiet = as_json or card is not None
+    for event in assistant.ask_stream(question, k, scope=limited, all_revisions=all_revisions):
+        if quiet:
             if isinstance(event, AnswerDone):
                 answer = event.answer
             continue
@@ -56,9 +84,18 @@ def ask(question: str, k: int | None, model: str | None, home: str | None, as_js
         elif isinstance(event, AnswerDone):
             answer = event.answer
     assert answer is not None
+    if card is not None:
+        from fieldmind.cards import card_for
+
+        click.echo(card_for(answer, services.knowledge).render(card))
+        return
     if as_json:
         emit_json(answer.to_json())
         return
+    for other in answer.differing:
+        click.echo("\nYour documents differ — another one says:")
+        click.echo(quote_block(other.shown()))
+        click.echo(f"    — {other.where}  (tags: {_tags(answer, other)}; narrow with --scope)")
     if not answer.found:
         click.echo(answer.text)
         if answer.closest is not None:
@@ -68,10 +105,16 @@ def ask(question: str, k: int | None, model: str | None, home: str | None, as_js
         elif answer.passages:
             click.echo("\nClosest passages (they do not seem to answer it):")
             for n, passage in enumerate(answer.passages[:3], start=1):
-                click.echo(f"  [{n}] {place(passage.doc, passage.page, passage.section)}")
+                where = place(passage.doc, passage.page, passage.section, revision=passage.revision)
+                click.echo(f"  [{n}] {where}")
         return
     t = answer.timings.to_json()
     info(f"(quote in {t['quote_ms']} ms; {answer.model}: {t['tokens']} tokens)")
+
+
+def _tags(answer: Any, quote: Any) -> str:
+    tags: dict[str, str] = next((p.tags for p in answer.passages if p.doc_id == quote.doc_id), {})
+    return " ".join(f"{k}={v}" for k, v in sorted(tags.items())) or "none"
 
 
 def quote_block(text: str) -> str:

@@ -13,6 +13,7 @@ import click
 from fieldmind.errors import FieldmindError
 
 if TYPE_CHECKING:
+    from fieldmind.knowledge.revisions import Scope
     from fieldmind.services import Services
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -31,6 +32,29 @@ def home_option(func: F) -> F:
 
 def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")(func)
+
+
+def scope_options(func: F) -> F:
+    """`--scope k=v` (repeatable) and `--all-revisions`: which documents a question may draw on."""
+    func = click.option(
+        "--all-revisions", is_flag=True, help="Search superseded revisions too (only the current ones by default)."
+    )(func)
+    return click.option(
+        "--scope",
+        "scope",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="Only documents tagged so (e.g. asset=N123AB), plus untagged general ones. Repeatable.",
+    )(func)
+
+
+def make_scope(pairs: tuple[str, ...]) -> Scope | None:
+    from fieldmind.knowledge.revisions import Scope
+
+    try:
+        return Scope.parse(pairs) if pairs else None
+    except FieldmindError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 def services_for(home: str | None) -> Services:

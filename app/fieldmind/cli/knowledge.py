@@ -15,7 +15,9 @@ from fieldmind.cli.common import (
     home_option,
     info,
     json_option,
+    make_scope,
     reports_errors,
+    scope_options,
     services_for,
 )
 
@@ -27,11 +29,35 @@ if TYPE_CHECKING:
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--watch", is_flag=True, help="Keep watching the folder(s) and ingest changes until Ctrl-C.")
+@click.option("--doc-id", help="The document's id across revisions (e.g. GX7500-OSM); one file only.")
+@click.option("--title", help="The document's title (default: the PDF's own title, else the file name).")
+@click.option("--revision", help="Its revision label (e.g. C, R12); the newest revision of an id answers.")
+@click.option("--effective", metavar="YYYY-MM-DD", help="The date the revision takes effect.")
+@click.option("--tag", "tags", multiple=True, metavar="KEY=VALUE", help="Tag the documents (asset=N123AB). Repeatable.")
 @home_option
 @json_option
 @reports_errors
-def ingest(paths: tuple[Path, ...], watch: bool, home: str | None, as_json: bool) -> None:
+def ingest(
+    paths: tuple[Path, ...],
+    watch: bool,
+    doc_id: str | None,
+    title: str | None,
+    revision: str | None,
+    effective: str | None,
+    tags: tuple[str, ...],
+    home: str | None,
+    as_json: bool,
+) -> None:
     """Add or update files and folders (PDF, DOCX, HTML, Markdown, text); unchanged files cost a hash."""
+    from fieldmind.errors import FieldmindError
+    from fieldmind.knowledge.revisions import DocumentMeta, parse_tags
+
+    if (doc_id or title or revision or effective) and (len(paths) != 1 or paths[0].is_dir()):
+        raise click.UsageError("--doc-id, --title, --revision and --effective describe one file: give exactly one")
+    try:
+        meta = DocumentMeta(doc_id, title, revision, effective, parse_tags(tags))
+    except FieldmindError as exc:
+        raise click.UsageError(str(exc)) from None
     services = services_for(home)
 
     def progress(event: IngestProgress) -> None:
@@ -45,7 +71,7 @@ def ingest(paths: tuple[Path, ...], watch: bool, home: str | None, as_json: bool
     if watch:
         _watch(services, paths, as_json)
         return
-    report = services.knowledge.ingest(paths, progress=progress)
+    report = services.knowledge.ingest(paths, progress=progress, meta=meta if meta != DocumentMeta() else None)
     _print_report(report, as_json)
     if report.failed:
         sys.exit(EXIT_PARTIAL)
@@ -109,6 +135,12 @@ def docs(home: str | None, as_json: bool) -> None:
         click.echo("No documents yet. Add some with: fieldmind ingest PATH")
     for r in records:
         pages = f"{r.pages} pages" if r.pages else "no pages"
+        if r.revision or r.effective:
+            pages = " ".join(filter(None, [f"rev. {r.revision}" if r.revision else "", r.effective])) + ", " + pages
+        if r.superseded:
+            pages = "SUPERSEDED, " + pages
+        if r.tags:
+            pages += ", " + " ".join(f"{k}={v}" for k, v in sorted(r.tags.items()))
         if r.ocr_pages:
             pages += f", {r.ocr_pages} read by OCR"
         if r.blank_pages:
@@ -137,27 +169,58 @@ def remove(refs: tuple[str, ...], home: str | None, as_json: bool) -> None:
 @click.command()
 @click.argument("query")
 @click.option("-k", "k", type=click.IntRange(1, 100), default=None, help="How many passages.")
+@scope_options
 @home_option
 @json_option
 @reports_errors
-def search(query: str, k: int | None, home: str | None, as_json: bool) -> None:
+def search(
+    query: str, k: int | None, scope: tuple[str, ...], all_revisions: bool, home: str | None, as_json: bool
+) -> None:
     """Find passages (no model). QUERY of - reads one query a line from stdin, one JSON array a line out."""
     services = services_for(home)
     repaired, _ = services.open_knowledge()
     if repaired:
         info(f"index repaired: {repaired}")
+    limited = make_scope(scope)
     if query == "-":
         for line in sys.stdin:
             if line.strip():
-                emit_json([p.to_json() for p in services.knowledge.search(line.strip(), k)])
+                found = services.knowledge.search(line.strip(), k, limited, all_revisions)
+                emit_json([p.to_json() for p in found])
                 sys.stdout.flush()
         return
-    passages = services.knowledge.search(query, k)
+    passages = services.knowledge.search(query, k, limited, all_revisions)
     if as_json:
         emit_json([p.to_json() for p in passages])
         return
     if not passages:
         click.echo("No passages found.")
     for n, p in enumerate(passages, start=1):
-        click.echo(f"[{n}] {place(p.doc, p.page, p.section, last_heading=False)}  (score {p.score:.4f})")
+        where = place(p.doc, p.page, p.section, last_heading=False, revision=p.revision, effective=p.effective)
+        click.echo(f"[{n}] {where}  (score {p.score:.4f})")
         click.echo("    " + " ".join(p.text.split())[:400])
+
+
+@click.command()
+@click.argument("doc")
+@click.argument("tags", nargs=-1)
+@click.option("--remove", "removed", multiple=True, metavar="KEY", help="Remove a tag. Repeatable.")
+@home_option
+@json_option
+@reports_errors
+def tag(doc: str, tags: tuple[str, ...], removed: tuple[str, ...], home: str | None, as_json: bool) -> None:
+    """Tag document DOC (id, name, path or document id): KEY=VALUE ... (e.g. asset=N123AB model=GX-7500)."""
+    from fieldmind.errors import FieldmindError
+    from fieldmind.knowledge.revisions import parse_tags
+
+    try:
+        added = parse_tags(tags)
+    except FieldmindError as exc:
+        raise click.UsageError(str(exc)) from None
+    records = services_for(home).knowledge.tag(doc, added, removed)
+    if as_json:
+        emit_json([r.to_json() for r in records])
+        return
+    for r in records:
+        shown = " ".join(f"{k}={v}" for k, v in sorted(r.tags.items())) or "no tags"
+        click.echo(f"{r.name}: {shown}")

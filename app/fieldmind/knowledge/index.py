@@ -29,11 +29,12 @@ from fieldmind.knowledge.ingest import (
     walk,
 )
 from fieldmind.knowledge.ocr import Recogniser
-from fieldmind.knowledge.retrieve import Passage, hybrid_search
+from fieldmind.knowledge.retrieve import Allowed, Passage, hybrid_search
+from fieldmind.knowledge.revisions import DocumentMeta, Scope
 from fieldmind.knowledge.store import DocumentRecord, Store
 from fieldmind.settings import KnowledgeSettings
 
-__all__ = ["LOCAL", "IngestProgress", "IngestReport", "KnowledgeBase"]
+__all__ = ["LOCAL", "DocumentRecord", "IngestProgress", "IngestReport", "KnowledgeBase"]
 
 
 class KnowledgeBase:
@@ -54,6 +55,7 @@ class KnowledgeBase:
         self.embedder = embedder or Embedder()
         self._open: Store | None = None
         self._last_question: tuple[str, Any] | None = None
+        self._allowed_cache: dict[tuple[Any, ...], tuple[tuple[Any, ...], Allowed | None]] = {}
         self.recogniser = Recogniser(index_dir / "ocr-cache") if self.settings.ocr else None
         """Reads scanned pages; its cache (by file hash and page) outlives generations, so nothing is read twice."""
         self._lock = threading.RLock()
@@ -101,6 +103,11 @@ class KnowledgeBase:
         with self._lock:
             store = self._store()
             return {**store.counts(), "vectors": store.vectors.count()}
+
+    def pack_key(self, name: str) -> str | None:
+        """The id of the publisher key that signed the pack `name` as held."""
+        with self._lock:
+            return self._store().pack_key(name)
 
     def pack_versions(self) -> dict[str, int]:
         with self._lock:
@@ -196,10 +203,12 @@ class KnowledgeBase:
         progress: ProgressCallback | None = None,
         cancelled: Callable[[], bool] = lambda: False,
         source: str = LOCAL,
+        meta: DocumentMeta | None = None,
     ) -> IngestReport:
-        """Add, update or remove documents so the index matches `paths` (files and folders)."""
+        """Add, update or remove documents so the index matches `paths` (files and folders). `meta` describes
+        every file given (a document id and revision make sense for one file; tags for any number)."""
         with self.write_lock():
-            return self._ingest(paths, progress, cancelled, source)
+            return self._ingest(paths, progress, cancelled, source, meta)
 
     def _ingest(
         self,
@@ -207,6 +216,7 @@ class KnowledgeBase:
         progress: ProgressCallback | None,
         cancelled: Callable[[], bool],
         source: str,
+        meta: DocumentMeta | None = None,
     ) -> IngestReport:
         report = IngestReport()
         if self.interrupted():
@@ -223,7 +233,7 @@ class KnowledgeBase:
                 break
             if folder is not None:
                 seen_by_folder.setdefault(folder, set()).add(shown(path.resolve()))
-            batch.add(path, source)
+            batch.add(path, source, meta=meta)
         if not report.cancelled:
             batch.flush()
             for folder, seen in seen_by_folder.items():
@@ -243,6 +253,41 @@ class KnowledgeBase:
         with self._lock:
             self._writing_marker().touch()
             self._store().put_document(record, chunks, vectors, pages or [], ocr or [])
+
+    def set_meta(self, doc_id: str, meta: DocumentMeta) -> None:
+        """Describe a stored document anew (id across revisions, title, revision, date; tags added)."""
+        with self._lock:
+            store = self._store()
+            store.set_meta(doc_id, meta)
+            if meta.tags:
+                record = store.document(doc_id)
+                store.set_tags(doc_id, {**(record.tags if record else {}), **meta.tags})
+
+    def tag(self, ref: str, add: dict[str, str], remove: Iterable[str] = ()) -> list[DocumentRecord]:
+        """Add and remove tags of the documents `ref` names (id, name, path or document id)."""
+        with self.write_lock(), self._lock:
+            matches = self.resolve(ref)
+            if not matches:
+                raise FieldmindError(f"no document {ref!r}; `fieldmind docs` lists them")
+            store = self._store()
+            for record in matches:
+                tags = {k: v for k, v in {**record.tags, **add}.items() if k not in set(remove)}
+                store.set_tags(record.id, tags)
+            return [d for d in (store.document(r.id) for r in matches) if d is not None]
+
+    def _allowed(self, scope: Scope | None, all_revisions: bool) -> Allowed | None:
+        """What a search may draw on, cached per filter until the index changes."""
+        store = self._store()
+        key = (self.generation, scope.label() if scope else "", all_revisions, store.changes())
+        cached = self._allowed_cache.get(key[:3])
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        doc_ids = store.searchable(scope, all_revisions)
+        allowed = None if doc_ids is None else Allowed.build(store, doc_ids)
+        self._allowed_cache[key[:3]] = (key, allowed)
+        if len(self._allowed_cache) > 8:
+            self._allowed_cache.pop(next(iter(self._allowed_cache)))
+        return allowed
 
     def ocr_words(self, doc_id: str, page: int) -> str | None:
         """The OCR word boxes of a scanned page (JSON), or None for a page with a text layer."""
@@ -271,7 +316,7 @@ class KnowledgeBase:
     def resolve(self, ref: str) -> list[DocumentRecord]:
         """Documents matching an id, a file name or a path."""
         with self._lock:
-            return [d for d in self._store().documents() if ref in (d.id, d.name, d.path)]
+            return [d for d in self._store().documents() if ref in (d.id, d.name, d.path, d.doc_key)]
 
     def remove(self, refs: Iterable[str]) -> tuple[int, list[str]]:
         """Remove documents by id, name or path; returns (how many, the refs that matched nothing).
@@ -314,11 +359,15 @@ class KnowledgeBase:
         """Unit vectors for texts (the embedder the index was built with)."""
         return self.embedder.encode(texts)
 
-    def search(self, question: str, k: int | None = None) -> list[Passage]:
+    def search(
+        self, question: str, k: int | None = None, scope: Scope | None = None, all_revisions: bool = False
+    ) -> list[Passage]:
+        """The best passages of the current revisions (all revisions when asked), within `scope` if given."""
         k = k or self.settings.search_k
         with self._lock:
             if self._store().counts()["chunks"] == 0:
                 return []
         vector = self.question_vector(question)
         with self._lock:
-            return hybrid_search(self._store(), vector, question, k)
+            allowed = self._allowed(scope, all_revisions)
+            return hybrid_search(self._store(), vector, question, k, allowed)

@@ -22,6 +22,7 @@ from fieldmind.knowledge.chunking import SECTION_SEPARATOR, Chunk, chunk_segment
 from fieldmind.knowledge.embedder import Embedder
 from fieldmind.knowledge.ocr import Recogniser
 from fieldmind.knowledge.parsers import Segment, kind_of, parse
+from fieldmind.knowledge.revisions import DocumentMeta
 from fieldmind.knowledge.scans import IngestCancelledError, ScanReader
 from fieldmind.knowledge.store import DocumentRecord, document_id
 from fieldmind.settings import KnowledgeSettings
@@ -205,6 +206,8 @@ class DocumentSink(Protocol):
         ocr: list[tuple[int, float, str]] | None = None,
     ) -> None: ...
 
+    def set_meta(self, doc_id: str, meta: DocumentMeta) -> None: ...
+
 
 class IngestBatch:
     """Files prepared one by one, embedded and stored in batches, reported in order."""
@@ -232,11 +235,18 @@ class IngestBatch:
         self.pending: list[_Prepared] = []
         self.max_bytes = int(settings.max_file_mb * 2**20)
 
-    def add(self, path: Path, source: str, identity: tuple[str, str, str] | None = None) -> None:
-        """Prepare one file; `identity` (id, name, path) names a document that is not a local file (a pack's)."""
+    def add(
+        self,
+        path: Path,
+        source: str,
+        identity: tuple[str, str, str] | None = None,
+        meta: DocumentMeta | None = None,
+    ) -> None:
+        """Prepare one file; `identity` (id, name, path) names a document that is not a local file (a pack's);
+        `meta` says what the document is (its id across revisions, revision, date, tags)."""
         named = Path(identity[2]) if identity else path  # a pack's file is named by its path in the pack
         try:
-            prepared = self._prepare(path, source, identity)
+            prepared = self._prepare(path, source, identity, meta or DocumentMeta())
         except IngestCancelledError:
             self.report.cancelled = True
             return
@@ -262,7 +272,9 @@ class IngestBatch:
         if sum(len(p.chunks) for p in self.pending) >= EMBED_BATCH:
             self.flush()
 
-    def _prepare(self, path: Path, source: str, identity: tuple[str, str, str] | None) -> _Prepared | None:
+    def _prepare(
+        self, path: Path, source: str, identity: tuple[str, str, str] | None, meta: DocumentMeta
+    ) -> _Prepared | None:
         real = path.resolve()
         if not real.is_file():  # a FIFO, a device, a dangling link: refused before anything opens it
             raise InputError(shown(path), not_regular(path))
@@ -273,6 +285,8 @@ class IngestBatch:
         sha = sha256_file(real)
         existing = self.sink.document(doc_id)
         if existing and existing.sha256 == sha:
+            if meta != DocumentMeta():
+                self.sink.set_meta(doc_id, meta)  # the same bytes, newly described: nothing to read again
             return None
         parsed = parse(real, max_bytes=self.max_bytes, scans=self._scan_reader(path, sha))
         settings = self.settings
@@ -290,6 +304,11 @@ class IngestBatch:
             warnings=parsed.warnings,
             ocr_pages=len(parsed.ocr),
             blank_pages=len(parsed.blank_pages),
+            doc_key=meta.doc_id,
+            title=meta.title or parsed.title or name,
+            revision=meta.revision,
+            effective=meta.effective,
+            tags={**(existing.tags if existing else {}), **meta.tags},
         )
         ocr = [
             (number, page.confidence, json.dumps([[w.text, *w.box, w.confidence] for w in page.words]))

@@ -7,8 +7,9 @@ the best-ranked one.
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fieldmind.knowledge.store import Store, StoredChunk
@@ -51,16 +52,26 @@ class Passage:
     """Cosine similarity to the question, when the dense ranker saw this passage."""
     ocr: float | None = None
     """The OCR confidence (0-1) of the scanned page it was read from; None when the page had a text layer."""
+    document: str | None = None
+    """The document's stable id across revisions (`doc_id` in JSON); `doc_id` here is its file in the index."""
+    title: str | None = None
+    revision: str | None = None
+    effective: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return self.citation() | {"score": round(self.score, 6)}
 
     def citation(self) -> dict[str, Any]:
-        """The passage as `ask --json` cites it (`revision` is for revisions to come)."""
+        """The passage as `ask --json` cites it: the document's stable id, title and revision, and its file."""
         return {
             "doc": self.doc,
-            "doc_id": self.doc_id,
-            "revision": None,
+            "doc_id": self.document or self.doc_id,
+            "index_id": self.doc_id,
+            "title": self.title or self.doc,
+            "revision": self.revision,
+            "effective": self.effective,
+            "tags": dict(self.tags),
             "page": self.page,
             "section": self.section,
             "text": self.text,
@@ -119,12 +130,69 @@ def near_duplicate(a: str, b: str, threshold: float = 0.6) -> bool:
     return len(sa & sb) / min(len(sa), len(sb)) >= threshold
 
 
+_NUMBERS = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def duplicates(a: StoredChunk, b: StoredChunk) -> bool:
+    """The same text twice (overlapping neighbours, a manual copied into another): show it once. Not when
+    the numbers differ (two assets' manuals with one value changed: that difference is the answer) nor
+    between two revisions of one document (asked for on purpose)."""
+    if a.document is not None and a.document == b.document and a.doc_id != b.doc_id:
+        return False
+    return near_duplicate(a.text, b.text) and _NUMBERS.findall(a.text) == _NUMBERS.findall(b.text)
+
+
 def _normalised(ranking: list[tuple[int, float]]) -> dict[int, float]:
     top = max((score for _, score in ranking), default=0.0)
     return {cid: score / top for cid, score in ranking} if top > 0 else {}
 
 
-def hybrid_search(store: Store, query_vector: Any, question: str, k: int) -> list[Passage]:
+EXACT_BELOW = 0.25
+"""When a filter admits less than this share of the passages, the dense ranker scores exactly the admitted
+passages' vectors (held in memory per filter) instead of over-fetching from the HNSW index."""
+OVERFETCH = 1.5
+
+
+@dataclass
+class Allowed:
+    """The passages a filter (scope, current revisions) admits, and, when few, their vectors for exact search."""
+
+    chunk_ids: frozenset[int]
+    total: int
+    ids: list[int]
+    matrix: Any = None
+
+    @property
+    def share(self) -> float:
+        return len(self.chunk_ids) / self.total if self.total else 1.0
+
+    @classmethod
+    def build(cls, store: Store, doc_ids: set[str]) -> Allowed:
+        import numpy as np
+
+        ids = store.chunk_ids_of(doc_ids)
+        allowed = cls(frozenset(ids), store.counts()["chunks"], ids)
+        if ids and allowed.share < EXACT_BELOW:
+            allowed.matrix = np.asarray(store.vectors.vectors(ids), dtype=np.float32)
+        return allowed
+
+    def dense(self, store: Store, query_vector: Any, n: int) -> list[tuple[int, float]]:
+        """The `n` admitted passages most similar to the question, best first."""
+        import numpy as np
+
+        if not self.ids:
+            return []
+        if self.matrix is not None:
+            scores = self.matrix @ np.asarray(query_vector, dtype=np.float32)
+            top = np.argsort(-scores)[:n]
+            return [(self.ids[i], float(scores[i])) for i in top]
+        wanted = min(self.total, int(n / self.share * OVERFETCH) + 1)
+        return [hit for hit in store.vectors.query(query_vector, wanted) if hit[0] in self.chunk_ids][:n]
+
+
+def hybrid_search(
+    store: Store, query_vector: Any, question: str, k: int, allowed: Allowed | None = None
+) -> list[Passage]:
     """The `k` best passages for a question: dense similarity plus keyword evidence, duplicates collapsed.
 
     Candidates come from two rankers (dense vectors, and BM25 over the question's specific terms); each
@@ -133,8 +201,15 @@ def hybrid_search(store: Store, query_vector: Any, question: str, k: int) -> lis
     (recall@1 0.77 vs 0.57, recall@5 1.0 vs 0.97), and its scale means the same across questions.
     """
     total = store.counts()["chunks"]
-    dense = store.vectors.query(query_vector, min(CANDIDATES, total))
-    specific = _normalised(store.keyword_search(specific_query(store, question, total), CANDIDATES))
+    if allowed is None:
+        dense = store.vectors.query(query_vector, min(CANDIDATES, total))
+        keywords = store.keyword_search(specific_query(store, question, total), CANDIDATES)
+    else:
+        dense = allowed.dense(store, query_vector, CANDIDATES)
+        wanted = min(2000, int(CANDIDATES / max(allowed.share, 0.01) * OVERFETCH) + 1)
+        keywords = store.keyword_search(specific_query(store, question, total), wanted)
+        keywords = [hit for hit in keywords if hit[0] in allowed.chunk_ids][:CANDIDATES]
+    specific = _normalised(keywords)
     candidates = list(dict.fromkeys([cid for cid, _ in dense] + list(specific)))
     similarity = dict(dense)
     missing = [cid for cid in candidates if cid not in similarity]
@@ -147,12 +222,27 @@ def hybrid_search(store: Store, query_vector: Any, question: str, k: int) -> lis
         row = rows.get(chunk_id)
         if row is None:  # a vector whose passage is gone (an interrupted write): never shown
             continue
-        if any(near_duplicate(row.text, kept.text) for kept in chosen):
+        if any(duplicates(row, kept) for kept in chosen):
             continue
         chosen.append(row)
         if len(chosen) == k:
             break
     return [
-        Passage(r.id, r.doc_id, r.doc, r.page, r.section, r.text, scores[r.id], similarity.get(r.id), r.ocr)
+        Passage(
+            r.id,
+            r.doc_id,
+            r.doc,
+            r.page,
+            r.section,
+            r.text,
+            scores[r.id],
+            similarity.get(r.id),
+            r.ocr,
+            r.document,
+            r.title,
+            r.revision,
+            r.effective,
+            json.loads(r.tags or "{}"),
+        )
         for r in chosen
     ]

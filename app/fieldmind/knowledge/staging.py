@@ -8,12 +8,13 @@ how far it got (sync's), and holds the knowledge base's write lock throughout.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fieldmind.errors import FieldmindError
 from fieldmind.knowledge.index import KnowledgeBase
 from fieldmind.knowledge.ingest import IngestBatch, IngestReport
+from fieldmind.knowledge.revisions import DocumentMeta
 from fieldmind.knowledge.store import DocumentRecord, document_id
 
 
@@ -24,6 +25,7 @@ class StagedFile:
     content: Path
     path: str
     sha256: str
+    meta: DocumentMeta = field(default_factory=DocumentMeta)
 
 
 class StagedGeneration:
@@ -47,10 +49,14 @@ class StagedGeneration:
         with self._kb.locked_store() as store:
             return int(store.remove_document(doc_id))
 
-    def relabel(self, doc_id: str, source: str) -> None:
-        """Give an unchanged document a new source label (the pack version it now belongs to)."""
+    def relabel(self, doc_id: str, source: str, meta: DocumentMeta | None = None) -> None:
+        """Give an unchanged document a new source label (the pack version it now belongs to) and, when the
+        publisher describes it anew, its new description."""
         with self._kb.locked_store() as store:
             store.update_source(doc_id, source)
+            if meta is not None:
+                store.set_meta(doc_id, meta)
+                store.set_tags(doc_id, dict(meta.tags))
 
     def add(self, files: list[StagedFile], source: str, collection: str) -> tuple[IngestReport, list[str]]:
         """Parse, embed and store files; returns the report and the ids of the documents written.
@@ -65,13 +71,13 @@ class StagedGeneration:
         for item in files:
             doc_id = document_id(collection, item.path)
             ids.append(doc_id)
-            batch.add(item.content, source, (doc_id, Path(item.path).name, item.path))
+            batch.add(item.content, source, (doc_id, Path(item.path).name, item.path), item.meta)
         batch.flush()
         return report, ids
 
-    def record_pack(self, name: str, version: int, files: int) -> None:
+    def record_pack(self, name: str, version: int, files: int, key_id: str | None = None) -> None:
         with self._kb.locked_store() as store:
-            store.set_pack(name, version, files)
+            store.set_pack(name, version, files, key_id)
 
     def verify(self, expected: dict[str, set[str]], changed: set[str]) -> None:
         """The staged generation opens, holds exactly the expected files (source label → their sha256s),
@@ -95,7 +101,7 @@ class StagedGeneration:
                 ]
             if not chunks:
                 continue
-            found = self._kb.search(chunks[0].text[:300], k=5)
+            found = self._kb.search(chunks[0].text[:300], k=5, all_revisions=True)
             if doc.id not in {p.doc_id for p in found}:
                 raise FieldmindError(f"verification failed: a passage of {doc.name} is not found by search")
 

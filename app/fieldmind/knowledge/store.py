@@ -17,6 +17,7 @@ from typing import Any
 
 from fieldmind.errors import StoreError
 from fieldmind.knowledge.chunking import Chunk
+from fieldmind.knowledge.revisions import DocumentMeta, Scope
 from fieldmind.knowledge.vectors import VectorStore
 from fieldmind.migrations import migrate
 
@@ -89,6 +90,19 @@ CREATE TABLE IF NOT EXISTS ocr_pages (
 ALTER TABLE documents ADD COLUMN ocr_pages INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE documents ADD COLUMN blank_pages INTEGER NOT NULL DEFAULT 0;
 """,
+    # 4: a document's identity and revision apart from its file (see revisions.py), its tags, whether a newer
+    # revision supersedes it; the publisher key each pack was signed with (for answer cards).
+    """
+ALTER TABLE documents ADD COLUMN doc_key TEXT;
+ALTER TABLE documents ADD COLUMN title TEXT;
+ALTER TABLE documents ADD COLUMN revision TEXT;
+ALTER TABLE documents ADD COLUMN effective TEXT;
+ALTER TABLE documents ADD COLUMN tags TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE documents ADD COLUMN superseded INTEGER NOT NULL DEFAULT 0;
+UPDATE documents SET doc_key = id WHERE doc_key IS NULL;
+CREATE INDEX IF NOT EXISTS documents_key ON documents(doc_key);
+ALTER TABLE packs ADD COLUMN key_id TEXT;
+""",
 )
 """The catalogue's schema, step by step (see migrations.py); `PRAGMA user_version` says where a file is."""
 
@@ -112,6 +126,18 @@ class DocumentRecord:
     """Pages whose text came from OCR (scans)."""
     blank_pages: int = 0
     """Pages with no text at all, even after OCR (blank, or a picture without words)."""
+    doc_key: str | None = None
+    """The document's stable id across revisions (a publisher's `GX7500-OSM`); defaults to `id`."""
+    title: str | None = None
+    revision: str | None = None
+    effective: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    superseded: bool = False
+    """A newer revision of the same document is in the library: this one answers only when asked to."""
+
+    @property
+    def key(self) -> str:
+        return self.doc_key or self.id
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -123,7 +149,19 @@ class DocumentRecord:
             "source": self.source,
             "ocr_pages": self.ocr_pages,
             "blank_pages": self.blank_pages,
+            "doc_id": self.key,
+            "title": self.title or self.name,
+            "revision": self.revision,
+            "effective": self.effective,
+            "tags": dict(self.tags),
+            "superseded": self.superseded,
         }
+
+
+CHUNK_COLUMNS = (
+    "c.id, c.doc_id, d.name AS doc, c.page, c.section, c.text, o.confidence AS ocr, "
+    "d.doc_key AS document, d.title, d.revision, d.effective, d.tags"
+)
 
 
 @dataclass(frozen=True)
@@ -138,6 +176,13 @@ class StoredChunk:
     text: str
     ocr: float | None = None
     """The OCR confidence (0-1) of the page this passage was read from; None for a text layer."""
+    document: str | None = None
+    """The document's stable id (see DocumentRecord.doc_key)."""
+    title: str | None = None
+    revision: str | None = None
+    effective: str | None = None
+    tags: str = "{}"
+    """The document's tags, as stored (JSON)."""
 
 
 def document_id(source: str, path: str) -> str:
@@ -193,6 +238,8 @@ class Store:
     def _record(row: sqlite3.Row) -> DocumentRecord:
         values = dict(row)
         values["warnings"] = json.loads(values["warnings"] or "[]")
+        values["tags"] = json.loads(values["tags"] or "{}")
+        values["superseded"] = bool(values["superseded"])
         return DocumentRecord(**values)
 
     def put_document(
@@ -218,12 +265,15 @@ class Store:
                 self._db.execute("DELETE FROM chunks WHERE doc_id = ?", (record.id,))
                 self._db.execute("DELETE FROM pages WHERE doc_id = ?", (record.id,))
                 self._db.execute("DELETE FROM ocr_pages WHERE doc_id = ?", (record.id,))
+                record.doc_key = record.key
+                old_key = self._db.execute("SELECT doc_key FROM documents WHERE id = ?", (record.id,)).fetchone()
                 columns = list(record.__dict__)
                 self._db.execute(
                     f"INSERT OR REPLACE INTO documents ({', '.join(columns)}) "
                     f"VALUES ({', '.join(':' + c for c in columns)})",
-                    {**record.__dict__, "warnings": json.dumps(record.warnings)},
+                    {**record.__dict__, "warnings": json.dumps(record.warnings), "tags": json.dumps(record.tags)},
                 )
+                self._resupersede(record.key, *(old_key or ()))
                 self._db.executemany(
                     "INSERT INTO ocr_pages (doc_id, page, confidence, words) VALUES (?, ?, ?, ?)",
                     [(record.id, page, confidence, words) for page, confidence, words in ocr],
@@ -253,8 +303,11 @@ class Store:
 
     def remove_document(self, doc_id: str) -> bool:
         ids = [r[0] for r in self._db.execute("SELECT id FROM chunks WHERE doc_id = ?", (doc_id,))]
+        key = self._db.execute("SELECT doc_key FROM documents WHERE id = ?", (doc_id,)).fetchone()
         with self._transaction():
             removed = self._db.execute("DELETE FROM documents WHERE id = ?", (doc_id,)).rowcount
+            if key:
+                self._resupersede(*key)
             self._db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
             self._db.execute("DELETE FROM pages WHERE doc_id = ?", (doc_id,))
             self._db.execute("DELETE FROM ocr_pages WHERE doc_id = ?", (doc_id,))
@@ -281,7 +334,7 @@ class Store:
             return {}
         marks = ",".join("?" * len(ids))
         rows = self._db.execute(
-            f"SELECT c.id, c.doc_id, d.name AS doc, c.page, c.section, c.text, o.confidence AS ocr FROM chunks c "
+            f"SELECT {CHUNK_COLUMNS} FROM chunks c "
             f"LEFT JOIN ocr_pages o ON o.doc_id = c.doc_id AND o.page = c.page "
             f"JOIN documents d ON d.id = c.doc_id WHERE c.id IN ({marks})",
             ids,
@@ -290,7 +343,7 @@ class Store:
 
     def page_chunks(self, doc_id: str, page: int | None) -> list[StoredChunk]:
         rows = self._db.execute(
-            "SELECT c.id, c.doc_id, d.name AS doc, c.page, c.section, c.text, o.confidence AS ocr FROM chunks c "
+            f"SELECT {CHUNK_COLUMNS} FROM chunks c "
             "LEFT JOIN ocr_pages o ON o.doc_id = c.doc_id AND o.page = c.page "
             "JOIN documents d ON d.id = c.doc_id WHERE c.doc_id = ? AND c.page IS ? ORDER BY c.ordinal",
             (doc_id, page),
@@ -346,6 +399,65 @@ class Store:
             out.extend((int(r[0]), r[1], str(r[2])) for r in rows)
         return out
 
+    def _resupersede(self, *keys: str | None) -> None:
+        """Mark, among the files of each document id, all but the newest revision as superseded."""
+        from fieldmind.knowledge.revisions import newness
+
+        for key in {k for k in keys if k}:
+            rows = self._db.execute(
+                "SELECT id, effective, revision FROM documents WHERE doc_key = ?", (key,)
+            ).fetchall()
+            if not rows:
+                continue
+            newest = max(rows, key=lambda r: (newness(r["effective"], r["revision"]), r["id"]))["id"]
+            for row in rows:
+                self._db.execute(
+                    "UPDATE documents SET superseded = ? WHERE id = ?", (int(row["id"] != newest), row["id"])
+                )
+
+    def set_meta(self, doc_id: str, meta: DocumentMeta) -> None:
+        """Change what is said about a stored document (id, title, revision, date, tags) without re-reading it."""
+        old = self._db.execute("SELECT doc_key FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        with self._transaction():
+            self._db.execute(
+                "UPDATE documents SET doc_key = COALESCE(?, doc_key), title = COALESCE(?, title), "
+                "revision = COALESCE(?, revision), effective = COALESCE(?, effective) WHERE id = ?",
+                (meta.doc_id, meta.title, meta.revision, meta.effective, doc_id),
+            )
+            self._resupersede(meta.doc_id, *(old or ()))
+
+    def set_tags(self, doc_id: str, tags: dict[str, str]) -> None:
+        with self._transaction():
+            self._db.execute("UPDATE documents SET tags = ? WHERE id = ?", (json.dumps(tags), doc_id))
+
+    def searchable(self, scope: Scope | None, all_revisions: bool) -> set[str] | None:
+        """The ids of the documents a question may draw on; None when that is all of them (no filter)."""
+        rows = self._db.execute("SELECT id, tags, superseded FROM documents").fetchall()
+        allowed = {
+            r["id"]
+            for r in rows
+            if (all_revisions or not r["superseded"]) and (not scope or scope.admits(json.loads(r["tags"] or "{}")))
+        }
+        return None if len(allowed) == len(rows) else allowed
+
+    def chunk_ids_of(self, doc_ids: Iterable[str]) -> list[int]:
+        ids = list(doc_ids)
+        found: list[int] = []
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            marks = ",".join("?" * len(part))
+            found.extend(int(r[0]) for r in self._db.execute(f"SELECT id FROM chunks WHERE doc_id IN ({marks})", part))
+        return sorted(found)
+
+    def changes(self) -> tuple[int, int]:
+        """Changes since this connection opened (its own, and other connections'): keys for caches."""
+        return int(self._db.total_changes), int(self._db.execute("PRAGMA data_version").fetchone()[0])
+
+    def pack_key(self, name: str) -> str | None:
+        """The id of the publisher key that signed the pack as held."""
+        row = self._db.execute("SELECT key_id FROM packs WHERE name = ?", (name,)).fetchone()
+        return str(row[0]) if row and row[0] else None
+
     def update_source(self, doc_id: str, source: str) -> None:
         with self._transaction():
             self._db.execute("UPDATE documents SET source = ? WHERE id = ?", (source, doc_id))
@@ -354,11 +466,11 @@ class Store:
         """The version of each knowledge pack this generation holds."""
         return {str(r[0]): int(r[1]) for r in self._db.execute("SELECT name, version FROM packs")}
 
-    def set_pack(self, name: str, version: int, files: int) -> None:
+    def set_pack(self, name: str, version: int, files: int, key_id: str | None = None) -> None:
         with self._transaction():
             self._db.execute(
-                "INSERT OR REPLACE INTO packs (name, version, files, applied_at) VALUES (?, ?, ?, ?)",
-                (name, version, files, time.time()),
+                "INSERT OR REPLACE INTO packs (name, version, files, applied_at, key_id) VALUES (?, ?, ?, ?, ?)",
+                (name, version, files, time.time(), key_id),
             )
 
     def copy_catalog_to(self, target: Path) -> None:

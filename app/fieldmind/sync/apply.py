@@ -81,7 +81,7 @@ def build(
             staged.close()
             first = change.failed[0]
             raise PackRefusedError(change.name, change.version, f"{first['path']}: {first['error']}")
-        staged.record_pack(change.name, change.version, len(change.entry.files))
+        staged.record_pack(change.name, change.version, len(change.entry.files), journal.get("key_id"))
     crash_point("applied")
     return staged
 
@@ -98,9 +98,9 @@ def _apply_pack(staged: StagedGeneration, change: PackChange, paths: SyncPaths) 
     for path, item in wanted.items():
         stored = present.get(path)
         if stored is not None and stored.sha256 == item.sha256:
-            staged.relabel(stored.id, source)
+            staged.relabel(stored.id, source, item.meta())
         else:
-            new_files.append(StagedFile(paths.library / item.sha256, path, item.sha256))
+            new_files.append(StagedFile(paths.library / item.sha256, path, item.sha256, item.meta()))
     report, written = staged.add(new_files, source, collection)
     change.changed.extend(written)
     change.added, change.updated = report.added, report.updated

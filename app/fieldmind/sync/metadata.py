@@ -14,8 +14,10 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from pydantic import AwareDatetime, BaseModel, Field, ValidationError, field_validator
+from pydantic import AwareDatetime, BaseModel, Field, PrivateAttr, ValidationError, field_validator
 
+from fieldmind.errors import FieldmindError
+from fieldmind.knowledge.revisions import DocumentMeta, check_date, check_tag
 from fieldmind.sync import keys
 
 INDEX_FILE = "fieldmind-site.json"
@@ -58,6 +60,34 @@ class PackFile(BaseModel):
     path: str
     sha256: str
     length: int = Field(ge=0, le=MAX_LENGTH)
+    # What the publisher says the document is (covered by the signature like the rest): its id across
+    # revisions, title, revision, effective date and tags. Absent: the file is its own document, untagged.
+    doc_id: str | None = Field(default=None, max_length=120)
+    title: str | None = Field(default=None, max_length=300)
+    revision: str | None = Field(default=None, max_length=40)
+    effective: str | None = Field(default=None, max_length=10)
+    tags: dict[str, str] = Field(default_factory=dict, max_length=32)
+
+    @field_validator("effective")
+    @classmethod
+    def _date(cls, value: str | None) -> str | None:
+        try:
+            return None if value is None else check_date(value)
+        except FieldmindError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: dict[str, str]) -> dict[str, str]:
+        try:
+            for key, tag in value.items():
+                check_tag(key, tag)
+        except FieldmindError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    def meta(self) -> DocumentMeta:
+        return DocumentMeta(self.doc_id, self.title, self.revision, self.effective, self.tags)
 
     @field_validator("path")
     @classmethod
@@ -99,6 +129,12 @@ class SiteIndex(BaseModel):
     issued: AwareDatetime
     expires: AwareDatetime
     packs: dict[str, PackEntry]
+    _signed_by: str = PrivateAttr(default="")
+
+    @property
+    def signed_by(self) -> str:
+        """The id of the trusted key whose signature was accepted."""
+        return self._signed_by
 
     @field_validator("packs")
     @classmethod
@@ -148,9 +184,11 @@ def verify_index(raw: bytes, trusted: dict[str, Ed25519PublicKey]) -> SiteIndex:
         ids = ", ".join(str(s.get("keyid", "?"))[:12] for s in signatures if isinstance(s, dict))
         raise MetadataError(f"no valid signature by a trusted publisher key (signed by: {ids or 'nobody'})")
     try:
-        return SiteIndex.model_validate(signed)
+        index = SiteIndex.model_validate(signed)
     except ValidationError as exc:
         raise MetadataError(f"index is malformed: {exc.errors()[0]['msg']}") from exc
+    index._signed_by = str(good[0]["keyid"])
+    return index
 
 
 def utcnow() -> datetime:

@@ -11,6 +11,7 @@ import shutil
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from fieldmind.errors import FieldmindError
 from fieldmind.files import sha256_file, write_atomic
@@ -65,6 +66,43 @@ def collect(src: Path) -> list[tuple[str, Path]]:
     return found
 
 
+MANIFEST = "fieldmind-pack.toml"
+"""Optional, in the pack's source folder: what each document is. Signed with the rest of the index:
+
+    [documents."manuals/gx7500.pdf"]
+    doc_id = "GX7500-OSM"
+    title = "GX-7500 Operator's and Service Manual"
+    revision = "C"
+    effective = "2026-03-01"
+    tags = { model = "GX-7500" }
+"""
+MANIFEST_FIELDS = {"doc_id", "title", "revision", "effective", "tags"}
+
+
+def read_manifest(src: Path) -> dict[str, dict[str, Any]]:
+    """The documents' descriptions by path, checked; an entry for a file that is not packed is an error."""
+    import tomllib
+
+    path = src / MANIFEST
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise FieldmindError(f"{path}: {exc}") from exc
+    documents = data.get("documents", {})
+    if not isinstance(documents, dict):
+        raise FieldmindError(f'{path}: [documents."path"] tables expected')
+    for relative, fields in documents.items():
+        if not isinstance(fields, dict) or set(fields) - MANIFEST_FIELDS:
+            raise FieldmindError(f"{path}: {relative}: fields are {', '.join(sorted(MANIFEST_FIELDS))}")
+        try:
+            PackFile(path=relative, sha256="0" * 64, length=0, **fields)
+        except ValueError as exc:
+            raise FieldmindError(f"{path}: {relative}: {exc}") from exc
+    return {str(k): dict(v) for k, v in documents.items()}
+
+
 def build(src: Path, name: str, version: int, key_file: Path, site: Path, expires_days: float = 30) -> BuiltPack:
     private = keys.load_private(key_file)
     index_path = site / INDEX_FILE
@@ -82,6 +120,7 @@ def build(src: Path, name: str, version: int, key_file: Path, site: Path, expire
     files_dir.mkdir(parents=True, exist_ok=True)
     entries: list[PackFile] = []
     total = 0
+    described = read_manifest(src)
     for relative, path in collect(src):
         sha = sha256_file(path)
         target = files_dir / sha
@@ -90,8 +129,10 @@ def build(src: Path, name: str, version: int, key_file: Path, site: Path, expire
             shutil.copyfile(path, tmp)
             tmp.replace(target)
         size = path.stat().st_size
-        entries.append(PackFile(path=relative, sha256=sha, length=size))
+        entries.append(PackFile(path=relative, sha256=sha, length=size, **described.pop(relative, {})))
         total += size
+    if described:
+        raise FieldmindError(f"{src / MANIFEST}: no such document in the pack: {', '.join(sorted(described))}")
     now = utcnow()
     packs = dict(previous.packs) if previous else {}
     packs[name] = PackEntry(version=version, published=now, files=entries)

@@ -16,10 +16,10 @@ from filelock import FileLock, Timeout
 
 from fieldmind.errors import FieldmindError
 from fieldmind.knowledge import generations
-from fieldmind.knowledge.index import KnowledgeBase
+from fieldmind.knowledge.index import DocumentRecord, KnowledgeBase
 from fieldmind.sync import apply, keys
 from fieldmind.sync.fetch import IntegrityError, Source, SyncError, TransientError, open_source
-from fieldmind.sync.metadata import MetadataError, SiteIndex, utcnow, verify_index
+from fieldmind.sync.metadata import MetadataError, PackEntry, SiteIndex, utcnow, verify_index
 from fieldmind.sync.state import SyncPaths, SyncState, audit, write_json
 
 if TYPE_CHECKING:
@@ -104,7 +104,21 @@ def _locked_sync(services: Services, spec: str, paths: SyncPaths, tell: Progress
                 paths, {"time": now, "source": spec, "event": "rejected", "reason": "expired", "serial": index.serial}
             )
             return _finish(state, paths, result)
+        before = len(result.rejected)
         changes = _decide(index, state, services, result)
+        for refused in result.rejected[before:]:  # rollbacks: the audit says what was refused and why
+            audit(
+                paths,
+                {
+                    "time": now,
+                    "source": spec,
+                    "event": "rejected",
+                    "pack": refused["name"],
+                    "version": index.packs[refused["name"]].version,
+                    "reason": refused["reason"],
+                    "serial": index.serial,
+                },
+            )
         if not changes:
             result.up_to_date = not result.rejected
             state.last_verified = now.isoformat()
@@ -158,6 +172,7 @@ def _fetch_index(site: Source, trusted: dict[str, Any], result: SyncResult) -> S
 def _decide(index: SiteIndex, state: SyncState, services: Services, result: SyncResult) -> list[apply.PackChange]:
     changes = []
     held = services.knowledge.pack_versions()
+    revisions = {d.key: d for d in services.knowledge.documents() if d.source.startswith("pack:") and d.revision}
     for name, entry in sorted(index.packs.items()):
         floor = state.floors.get(name, 0)
         if entry.version < floor:
@@ -168,8 +183,28 @@ def _decide(index: SiteIndex, state: SyncState, services: Services, result: Sync
                 }
             )
         elif entry.version > held.get(name, 0):
-            changes.append(apply.PackChange(name, entry.version, entry))
+            older = _older_revision(entry, revisions)
+            if older:
+                result.rejected.append({"name": name, "reason": older})
+            else:
+                changes.append(apply.PackChange(name, entry.version, entry))
     return changes
+
+
+def _older_revision(entry: PackEntry, held: dict[str, DocumentRecord]) -> str | None:
+    """Why a pack is refused for rolling a document back to an older revision than this device has; None if not."""
+    from fieldmind.knowledge.revisions import newness
+
+    for file in entry.files:
+        current = held.get(file.doc_id or "")
+        if current is None or file.revision is None:
+            continue
+        if newness(file.effective, file.revision) < newness(current.effective, current.revision):
+            return (
+                f"rollback refused: document {file.doc_id} revision {file.revision} ({file.path}) is older than "
+                f"revision {current.revision} this device has"
+            )
+    return None
 
 
 def _download(site: Source, changes: list[apply.PackChange], paths: SyncPaths, tell: Progress, max_mb: float) -> None:
@@ -211,6 +246,7 @@ def _apply(
             "source": spec,
             "serial": index.serial,
             "packs": {c.name: c.version for c in changes},
+            "key_id": index.signed_by,
         }
         write_json(paths.journal, journal)
         apply.crash_point("journal")

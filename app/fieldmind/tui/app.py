@@ -16,6 +16,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.reactive import reactive
 
+from fieldmind.knowledge.revisions import Scope
 from fieldmind.locations import shipped
 from fieldmind.settings import Settings
 from fieldmind.tui.commands import FieldmindCommands
@@ -45,6 +46,7 @@ class FieldmindApp(App[None]):
         Binding("f2", "library", "Library", id="app.library", tooltip="Documents: add, remove, see errors"),
         Binding("f3", "models", "Models", id="app.models", tooltip="Choose the language model"),
         Binding("f4", "history", "History", id="app.history", tooltip="Earlier conversations"),
+        Binding("f5", "scope", "Scope", id="app.scope", tooltip="Ask only about one asset, model or fleet"),
         Binding("ctrl+n", "new_conversation", "New", id="app.new", tooltip="Start a new conversation"),
         Binding("ctrl+t", "toggle_theme", "Theme", id="app.theme", tooltip="Switch light and dark"),
     ]
@@ -57,6 +59,8 @@ class FieldmindApp(App[None]):
     sync_state: reactive[str] = reactive("offline")
     """idle / offline, checking, downloading n/m, applying, up to date as of …, rejected: …"""
     sync_progress: reactive[tuple[int, int]] = reactive((0, 0))
+    scope_label: reactive[str] = reactive("")
+    """The scope questions are asked within ("" for all documents)."""
 
     def __init__(self, settings: Settings, services_factory: ServicesFactory = _default_services) -> None:
         super().__init__()
@@ -66,6 +70,8 @@ class FieldmindApp(App[None]):
         self.ready = threading.Event()
         self.failed: str | None = None
         self.theme = settings.ui.theme
+        self.scope = Scope.parse(settings.ui.scope) if settings.ui.scope else None
+        self.scope_label = self.scope.label() if self.scope else ""
 
     @property
     def services(self) -> Services:
@@ -131,6 +137,26 @@ class FieldmindApp(App[None]):
         from fieldmind.tui.screens.library import LibraryScreen
 
         self.push_screen(LibraryScreen())
+
+    def action_scope(self) -> None:
+        from fieldmind.tui.screens.scope import ScopeScreen
+
+        known: dict[str, set[str]] = {}
+        if self._services is not None:
+            for doc in self._services.knowledge.documents():
+                for key, value in doc.tags.items():
+                    known.setdefault(key, set()).add(value)
+
+        def chosen(scope: Scope | None) -> None:
+            from fieldmind.settings import save_setting
+
+            self.scope = scope or None
+            self.scope_label = self.scope.label() if self.scope else ""
+            pairs = [f"{k}={v}" for k, v in sorted(self.scope.tags.items())] if self.scope else []
+            save_setting(self.settings, "ui.scope", pairs)
+            self.notify(f"Asking about {self.scope.label() if self.scope else 'all documents'}.", title="Scope")
+
+        self.push_screen(ScopeScreen(self.scope, known), chosen)
 
     def action_models(self) -> None:
         from fieldmind.tui.screens.models import ModelsScreen

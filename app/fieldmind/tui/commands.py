@@ -13,6 +13,8 @@ ACTIONS = [
     ("Models: choose the language model", "models", "The catalogue; switch models without stopping"),
     ("History: earlier conversations", "history", "Reopen, export or wipe conversations"),
     ("New conversation", "new_conversation", "Clear the chat and start again"),
+    ("Scope: ask about one asset, model or fleet", "scope", "Limit answers to documents tagged so (F5)"),
+    ("Answer card for the work order", "chat_card", "Save the last answer with its source and revision"),
     ("Toggle light / dark theme", "toggle_theme", "Switch between light and dark"),
     (
         "Export this conversation to Markdown",

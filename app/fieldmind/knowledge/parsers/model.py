@@ -34,3 +34,5 @@ class ParsedDocument:
     """Scanned pages read by OCR, by page number."""
     blank_pages: list[int] = field(default_factory=list)
     """Pages with no text at all (none in the file, none recognised)."""
+    title: str | None = None
+    """The title the file gives itself (a PDF's metadata), if any."""

@@ -84,6 +84,7 @@ def parse_pdf(path: Path, scans: ScanReader | None = None) -> ParsedDocument:
             finally:
                 page.close()
         outline = _outline(pdf)
+        title = _title(pdf)
         scanned = [n for n, text in enumerate(texts, start=1) if _is_scan(text)]
         recognised: dict[int, OcrPage] = {}
         ocr_warnings: list[str] = []
@@ -112,7 +113,7 @@ def parse_pdf(path: Path, scans: ScanReader | None = None) -> ParsedDocument:
             headings = numbered_headings(text)
         segments.extend(_split_page(text, number, headings, path_state))
 
-    doc = ParsedDocument(str(path), "pdf", segments, pages=len(texts), blank_pages=empty_pages)
+    doc = ParsedDocument(str(path), "pdf", segments, pages=len(texts), blank_pages=empty_pages, title=title)
     doc.ocr = {n: page for n, page in recognised.items() if page.text.strip() and n not in empty_pages}
     doc.warnings.extend(ocr_warnings)
     why = _NO_OCR if scans is not None else "OCR is off (setting knowledge.ocr)"
@@ -138,6 +139,17 @@ def parse_pdf(path: Path, scans: ScanReader | None = None) -> ParsedDocument:
 
 
 _NO_OCR = "install Tesseract (`apt install tesseract-ocr`; packaging/setup.sh does) to read scans, then add it again"
+
+
+def _title(pdf: Any) -> str | None:
+    """The document's title from its metadata, when it looks like one (not "untitled", not a file name)."""
+    try:
+        title = " ".join(str(pdf.get_metadata_dict().get("Title") or "").split())
+    except Exception:
+        return None
+    if not 3 <= len(title) <= 200 or title.lower() in {"untitled", "title"} or title.lower().endswith((".pdf", ".doc")):
+        return None
+    return title
 
 
 def _is_scan(text: str) -> bool:

@@ -32,6 +32,7 @@ class ChatScreen(Screen[None]):
         Binding(
             "ctrl+o", "open_quote", "Open quote", id="chat.open_quote", tooltip="Show the page the last answer quotes"
         ),
+        Binding("ctrl+b", "card", "Card", id="chat.card", tooltip="Save the last answer as a card for a work order"),
         Binding(
             "ctrl+g",
             "quote_picture",
@@ -98,7 +99,7 @@ class ChatScreen(Screen[None]):
             return
         try:
             assistant = app.services.assistant()
-            for event in assistant.ask_stream(question, stop=exchange.stop.is_set):
+            for event in assistant.ask_stream(question, stop=exchange.stop.is_set, scope=app.scope):
                 if isinstance(event, SourcesReady):
                     app.call_from_thread(self.show_sources, event.passages, [])
                 elif isinstance(event, QuoteReady):
@@ -184,6 +185,28 @@ class ChatScreen(Screen[None]):
         context = fieldmind_app(self).services.knowledge.context(passage)
         self.app.push_screen(SourceScreen(with_quote(context, passage, quote), passage.doc_id, passage.page))
 
+    def action_card(self) -> None:
+        """The last answer as an answer card (Markdown and JSON) in `<home>/cards/`."""
+        from fieldmind.assistant import Answer
+        from fieldmind.cards import card_for
+        from fieldmind.files import write_atomic
+
+        answer = self._current.answer if self._current is not None else None
+        if not isinstance(answer, Answer) or answer.quote is None:
+            self.notify("No answer card: the last answer was not found in your documents (or is not finished).")
+            return
+        app = fieldmind_app(self)
+        try:
+            card = card_for(answer, app.services.knowledge)
+        except Exception as exc:
+            self.notify(str(exc), severity="error")
+            return
+        folder = app.services.settings.home / "cards"
+        stem = folder / (card.time[:19].replace(":", "").replace("-", "") + "-" + _slug(answer.question))
+        write_atomic(stem.with_suffix(".md"), card.render("md"))
+        write_atomic(stem.with_suffix(".json"), card.render("json"))
+        self.notify(f"Saved {stem}.md (and .json)", title="Answer card")
+
     def action_quote_picture(self) -> None:
         """The page of the last answer's quote as a picture, the quoted words marked."""
         from fieldmind.tui.screens.page import PageScreen
@@ -227,6 +250,12 @@ class ChatScreen(Screen[None]):
             self.notify(str(exc), title="Not exported", severity="warning")
             return
         self.notify(f"Saved {path}", title="Exported")
+
+
+def _slug(text: str) -> str:
+    import re
+
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "answer"
 
 
 def with_quote(context: Any, passage: Any, quote: Any) -> Any:

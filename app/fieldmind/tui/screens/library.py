@@ -47,7 +47,7 @@ class LibraryScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#documents", DataTable)
-        table.add_columns("Document", "Pages", "OCR", "No text", "Passages", "Source")
+        table.add_columns("Document", "Revision", "Pages", "OCR", "No text", "Passages", "Tags", "Source")
         self.query_one("#errors", Log).border_title = "Problems"
         self.query_one("#progress", ProgressBar).display = False
         self.refresh_documents()
@@ -60,12 +60,15 @@ class LibraryScreen(Screen[None]):
         if services is None:
             return
         for doc in services.knowledge.documents():
+            revision = " ".join(filter(None, [doc.revision, doc.effective])) or "—"
             table.add_row(
                 doc.name,
+                f"{revision} (superseded)" if doc.superseded else revision,
                 str(doc.pages or "—"),
                 str(doc.ocr_pages or "—"),
                 str(doc.blank_pages or "—"),
                 str(doc.chunks),
+                " ".join(f"{k}={v}" for k, v in sorted(doc.tags.items())) or "—",
                 doc.source,
                 key=doc.id,
             )

@@ -12,8 +12,8 @@ from textual.widgets import Static
 from fieldmind.citations import place
 
 
-def citation_line(n: int, doc: str, page: int | None, section: str | None) -> str:
-    return f"[{n}] {place(doc, page, section)}"
+def citation_line(n: int, doc: str, page: int | None, section: str | None, revision: str | None = None) -> str:
+    return f"[{n}] {place(doc, page, section, revision=revision)}"
 
 
 class ExchangeView(Vertical):
@@ -85,8 +85,10 @@ class ExchangeView(Vertical):
 
     def finish(self, answer: Any) -> None:
         self.answer = answer
-        places = dict.fromkeys((p.doc, p.page, p.section) for p in answer.citations)
+        places = dict.fromkeys((p.doc, p.page, p.section, p.revision) for p in answer.citations)
         lines = [citation_line(n, *where) for n, where in enumerate(places, start=1)]
+        for other in answer.differing:  # asked with no scope, and another asset's document says otherwise
+            lines.append(f"⚠ Your documents differ: {other.where} says “{' '.join(other.text.split())[:160]}”")
         self.show_quote(answer.quote, answer.closest)
         self._show(answer.short_answer or ("" if answer.found else answer.text), answer.found, answer.stopped, lines)
 

@@ -17,7 +17,7 @@ class StatusBar(Static):
     """
 
     def on_mount(self) -> None:
-        for name in ("state", "model_name", "tokens_per_s", "index_size", "sync_state", "sync_progress"):
+        for name in ("state", "model_name", "tokens_per_s", "index_size", "sync_state", "sync_progress", "scope_label"):
             self.watch(self.app, name, self._refresh_text, init=False)
         self._refresh_text()
 
@@ -32,4 +32,5 @@ class StatusBar(Static):
         speed = f" {app.tokens_per_s:.0f} tok/s" if app.tokens_per_s else ""
         state = "" if app.state == "ready" else f" · {app.state}"
         index = f" · {app.index_size}" if app.index_size else ""
-        self.update(f"{network} · {model}{speed}{index}{state}")
+        scope = f" · scope {app.scope_label}" if app.scope_label else ""
+        self.update(f"{network} · {model}{speed}{index}{scope}{state}")

@@ -1,0 +1,113 @@
+"""An answer card: an answer carried out of the app into a work order, with where it came from.
+
+Everything on it is read from the answer and the library at the time it is made: the question, the answer as
+shown, the quote word for word, the document's title, id, revision, effective date and page, and its
+provenance — the signed pack (name, version, the fingerprint of the publisher key that signed it) or, for a
+local file, "local file" and the file's sha256 — then the model and the time.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from fieldmind import __version__
+from fieldmind.errors import FieldmindError
+
+if TYPE_CHECKING:
+    from fieldmind.assistant import Answer
+    from fieldmind.knowledge.index import KnowledgeBase
+
+
+@dataclass(frozen=True)
+class AnswerCard:
+    question: str
+    answer: str
+    quote: str
+    document: str
+    """The document's title."""
+    doc_id: str
+    revision: str | None
+    effective: str | None
+    page: int | None
+    section: str | None
+    source: str
+    """`pack fleet-a v7` or `local file`."""
+    publisher_key: str | None
+    """The fingerprint (key id) of the publisher key that signed the pack; None for a local file."""
+    file_sha256: str
+    model: str
+    time: str
+    fieldmind: str = __version__
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_markdown(self) -> str:
+        revision = " ".join(
+            part for part in (f"rev. {self.revision}" if self.revision else "", self.effective or "") if part
+        )
+        lines = [
+            f"## {self.question}",
+            "",
+            self.answer,
+            "",
+            *("> " + line for line in self.quote.splitlines()),
+            "",
+            "| | |",
+            "| --- | --- |",
+            f"| Document | {self.document} (`{self.doc_id}`) |",
+            f"| Revision | {revision or 'not stated'} |",
+            f"| Page | {_page(self.page, self.section)} |",
+            f"| Source | {self.source} |",
+        ]
+        if self.publisher_key:
+            lines.append(f"| Publisher key | `{self.publisher_key}` |")
+        lines += [
+            f"| File sha256 | `{self.file_sha256}` |",
+            f"| Model | {self.model or '—'} |",
+            f"| Time | {self.time} |",
+            f"| Fieldmind | {self.fieldmind} |",
+            "",
+        ]
+        return "\n".join(lines)
+
+    def render(self, form: str) -> str:
+        return json.dumps(self.to_json(), indent=2, ensure_ascii=False) if form == "json" else self.to_markdown()
+
+
+def _page(page: int | None, section: str | None) -> str:
+    parts = [f"page {page}" if page is not None else "", section or ""]
+    return " — ".join(p for p in parts if p) or "—"
+
+
+def card_for(answer: Answer, knowledge: KnowledgeBase, when: datetime | None = None) -> AnswerCard:
+    """The card of a found answer; an answer without a quote has nothing to carry."""
+    quote = answer.quote
+    if quote is None:
+        raise FieldmindError("no answer card: the answer was not found in your documents")
+    record = knowledge.document(quote.doc_id)
+    if record is None:
+        raise FieldmindError("no answer card: the quoted document has left the library since")
+    source, key = "local file", None
+    if record.source.startswith("pack:"):
+        name, _, version = record.source[5:].partition("@")
+        source, key = f"pack {name} v{version}", knowledge.pack_key(name)
+    return AnswerCard(
+        question=answer.question,
+        answer=answer.short_answer or quote.shown(),
+        quote=quote.shown(),
+        document=record.title or record.name,
+        doc_id=record.key,
+        revision=record.revision,
+        effective=record.effective,
+        page=quote.page,
+        section=quote.section,
+        source=source,
+        publisher_key=key,
+        file_sha256=record.sha256,
+        model=answer.model,
+        time=(when or datetime.now().astimezone()).isoformat(timespec="seconds"),
+    )
