@@ -106,7 +106,7 @@ def scanned_ingest(work: Path, pages: int = 50) -> dict[str, Any]:
     scan = make_scan(AMC, work / "scan-50.pdf", pages=list(range(1, pages + 1)))
     embedder = Embedder()
     embedder.load()
-    kb = KnowledgeBase(work / "index-scan", embedder=embedder)
+    kb = KnowledgeBase(work / "index-scan-50", embedder=embedder)
     start = time.perf_counter()
     report = kb.ingest([scan])
     seconds = time.perf_counter() - start
@@ -128,7 +128,9 @@ def run(only_ingest: bool = False) -> dict[str, Any]:
         figures: dict[str, Any] = {}
         if not only_ingest:
             figures["engines"] = engines()
+            print(json.dumps(figures["engines"]), file=sys.stderr, flush=True)  # each part as it is measured
             figures["retrieval"] = retrieval(Path(tmp))
+            print(json.dumps(figures["retrieval"]), file=sys.stderr, flush=True)
         figures["scanned_ingest"] = scanned_ingest(Path(tmp))
     return figures
 

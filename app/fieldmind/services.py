@@ -40,7 +40,12 @@ class Services:
             onnx_path=settings.embedder_dir / ONNX_NAME,
             backend=settings.knowledge.embedder_backend,
         )
-        self.knowledge = KnowledgeBase(settings.index_dir, settings.knowledge, self.embedder)
+        site = None
+        if settings.knowledge.backend == "http":
+            from fieldmind.knowledge.site import Site, terminal_id
+
+            site = Site(settings.knowledge.chroma_host, settings.knowledge.chroma_port, terminal_id(settings.home))
+        self.knowledge = KnowledgeBase(settings.index_dir, settings.knowledge, self.embedder, site=site)
         self.catalog = Catalog(settings.models_dir)
         self.engine_factory: EngineFactory = engine_factory or self._new_engine
         """Makes an engine for a model name; tests give one that makes a fake."""

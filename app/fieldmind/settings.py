@@ -53,7 +53,8 @@ class KnowledgeSettings(BaseModel):
     embedder_backend: Literal["auto", "onnx", "torch"] = "auto"
     """auto: ONNX Runtime over a one-time export of the bundled model (fast start, less memory), else torch."""
     backend: Literal["embedded", "http"] = "embedded"
-    """`embedded`: Chroma on disk under `<home>/index`; `http`: a Chroma server (for a whole site)."""
+    """`embedded`: this terminal's own index only; `http`: also the site's shared store on a Chroma server
+    (`chroma run`), of which the terminal keeps a full local copy (see knowledge/site.py)."""
     chroma_host: str = "127.0.0.1"
     chroma_port: int = Field(default=8000, ge=1, le=65535)
 

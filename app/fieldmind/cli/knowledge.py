@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 @click.option("--revision", help="Its revision label (e.g. C, R12); the newest revision of an id answers.")
 @click.option("--effective", metavar="YYYY-MM-DD", help="The date the revision takes effect.")
 @click.option("--tag", "tags", multiple=True, metavar="KEY=VALUE", help="Tag the documents (asset=N123AB). Repeatable.")
+@click.option("--site", "to_site", is_flag=True, help="Also put them in the site's shared store, for every terminal.")
 @home_option
 @json_option
 @reports_errors
@@ -45,6 +46,7 @@ def ingest(
     revision: str | None,
     effective: str | None,
     tags: tuple[str, ...],
+    to_site: bool,
     home: str | None,
     as_json: bool,
 ) -> None:
@@ -71,7 +73,9 @@ def ingest(
     if watch:
         _watch(services, paths, as_json)
         return
-    report = services.knowledge.ingest(paths, progress=progress, meta=meta if meta != DocumentMeta() else None)
+    report = services.knowledge.ingest(
+        paths, progress=progress, meta=meta if meta != DocumentMeta() else None, to_site=to_site
+    )
     _print_report(report, as_json)
     if report.failed:
         sys.exit(EXIT_PARTIAL)

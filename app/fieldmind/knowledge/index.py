@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from filelock import Timeout
 
 from fieldmind.errors import FieldmindError
 from fieldmind.knowledge import generations
@@ -21,6 +24,7 @@ from fieldmind.knowledge.context import PageContext, page_context
 from fieldmind.knowledge.embedder import Embedder
 from fieldmind.knowledge.ingest import (
     LOCAL,
+    DocumentSink,
     IngestBatch,
     IngestProgress,
     IngestReport,
@@ -31,6 +35,7 @@ from fieldmind.knowledge.ingest import (
 from fieldmind.knowledge.ocr import Recogniser
 from fieldmind.knowledge.retrieve import Allowed, Passage, hybrid_search
 from fieldmind.knowledge.revisions import DocumentMeta, Scope
+from fieldmind.knowledge.site import REFRESH_SECONDS, Site, SiteOfflineError, SiteSink, is_site, mirror
 from fieldmind.knowledge.store import DocumentRecord, Store
 from fieldmind.settings import KnowledgeSettings
 
@@ -46,8 +51,14 @@ class KnowledgeBase:
         settings: KnowledgeSettings | None = None,
         embedder: Embedder | None = None,
         generation: str | None = None,
+        site: Site | None = None,
     ) -> None:
         self.index_dir = index_dir
+        self.site = site
+        """The site's shared store (knowledge.backend = "http"), of which this index keeps a full copy."""
+        self.site_state = ""
+        """"" without a site; "online"; or "offline: …" while answering from the copy."""
+        self._site_checked = 0.0
         self.pinned = generation
         """A fixed generation (a sync building the next one); None follows `index/CURRENT`."""
         self.generation: str | None = None
@@ -71,13 +82,7 @@ class KnowledgeBase:
         if self._open is None:
             generation = self.pinned or generations.current(self.index_dir)
             self.generation = generation
-            backend = None
-            if self.settings.backend == "http":
-                from fieldmind.knowledge.vectors import VectorStore
-
-                host, port = self.settings.chroma_host, self.settings.chroma_port
-                backend = lambda _dir: VectorStore.server(host, port, f"fieldmind-{generation}")  # noqa: E731
-            self._open = Store(self.index_dir / generation, backend=backend)
+            self._open = Store(self.index_dir / generation)
         return self._open
 
     @contextmanager
@@ -204,11 +209,19 @@ class KnowledgeBase:
         cancelled: Callable[[], bool] = lambda: False,
         source: str = LOCAL,
         meta: DocumentMeta | None = None,
+        to_site: bool = False,
     ) -> IngestReport:
         """Add, update or remove documents so the index matches `paths` (files and folders). `meta` describes
-        every file given (a document id and revision make sense for one file; tags for any number)."""
+        every file given (a document id and revision make sense for one file; tags for any number).
+        `to_site` writes them to the site's shared store too (as its one writer for the while)."""
         with self.write_lock():
-            return self._ingest(paths, progress, cancelled, source, meta)
+            if not to_site:
+                return self._ingest(paths, progress, cancelled, source, meta)
+            if self.site is None:
+                raise FieldmindError('no site store is configured (knowledge.backend = "http", chroma_host/_port)')
+            with self.site.lease():
+                sink = SiteSink(self, self.site)
+                return self._ingest(paths, progress, cancelled, self.site.source, meta, sink)
 
     def _ingest(
         self,
@@ -217,6 +230,7 @@ class KnowledgeBase:
         cancelled: Callable[[], bool],
         source: str,
         meta: DocumentMeta | None = None,
+        sink: DocumentSink | None = None,
     ) -> IngestReport:
         report = IngestReport()
         if self.interrupted():
@@ -225,7 +239,7 @@ class KnowledgeBase:
         files = list(walk(paths, report))
         seen_by_folder: dict[Path, set[str]] = {p.resolve(): set() for p in paths if p.is_dir()}
         batch = IngestBatch(
-            self, self.embedder, self.settings, report, progress, len(files), self.recogniser, cancelled
+            sink or self, self.embedder, self.settings, report, progress, len(files), self.recogniser, cancelled
         )
         for path, folder in files:
             if cancelled():
@@ -309,7 +323,7 @@ class KnowledgeBase:
         with self._lock:
             for record in self._store().documents():
                 if record.source == source and record.path.startswith(prefix) and record.path not in seen:
-                    removed += self._store().remove_document(record.id)
+                    removed += self._remove_document(record)
         return removed
 
     # -- removal and search ------------------------------------------------------------------------------
@@ -338,8 +352,44 @@ class KnowledgeBase:
                         "Give the id or the full path (`fieldmind docs` lists them)"
                     )
                 for record in matches:
-                    removed += self._store().remove_document(record.id)
+                    if self.site is not None and is_site(record):
+                        with self.site.lease():
+                            removed += self._remove_document(record)
+                    else:
+                        removed += self._remove_document(record)
         return removed, unknown
+
+    def _remove_document(self, record: DocumentRecord) -> int:
+        """Remove a document; a site document from the site's store first (for every terminal)."""
+        if self.site is not None and is_site(record):
+            self.site.remove(record.id)
+        return int(self._store().remove_document(record.id))
+
+    def refresh_site(self, force: bool = False) -> str:
+        """Bring this terminal's copy of the site's documents up to date (at most every few seconds unless
+        forced); returns the site state. The server gone, searches go on from the copy."""
+        if self.site is None:
+            return ""
+        if not force and time.monotonic() - self._site_checked < REFRESH_SECONDS:
+            return self.site_state
+        self._site_checked = time.monotonic()
+        lock = self.write_lock()
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            return self.site_state  # this terminal is writing: it refreshes after
+        try:
+            copied = mirror(self, self.site)
+            self.site_state = "online"
+            if copied:
+                self._allowed_cache.clear()
+        except SiteOfflineError as exc:
+            self.site_state = f"offline: answering from this terminal's copy ({exc})"
+        finally:
+            with self._lock:
+                self._writing_marker().unlink(missing_ok=True)
+            lock.release()
+        return self.site_state
 
     def absent_terms(self, terms: list[str]) -> list[str]:
         """The terms no passage of the library holds (Porter-stemmed, as the keyword index matches)."""
@@ -364,6 +414,7 @@ class KnowledgeBase:
     ) -> list[Passage]:
         """The best passages of the current revisions (all revisions when asked), within `scope` if given."""
         k = k or self.settings.search_k
+        self.refresh_site()
         with self._lock:
             if self._store().counts()["chunks"] == 0:
                 return []
