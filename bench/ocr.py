@@ -32,7 +32,7 @@ def _render(path: Path, page: int) -> tuple[Any, str]:
     pdf = pdfium.PdfDocument(str(path))
     handle = pdf[page - 1]
     text = handle.get_textpage().get_text_range()
-    image = handle.render(scale=DPI / 72, grayscale=True).to_pil()
+    image = handle.render(scale=DPI / 72, grayscale=True).to_pil().copy()
     pdf.close()
     return image, text
 

@@ -66,7 +66,7 @@ def make_scan(source: Path, target: Path, pages: list[int] | None = None, dpi: i
 
     pdf = pdfium.PdfDocument(str(source))
     numbers = pages or list(range(1, len(pdf) + 1))
-    images = [pdf[n - 1].render(scale=dpi / 72, grayscale=True).to_pil() for n in numbers]
+    images = [pdf[n - 1].render(scale=dpi / 72, grayscale=True).to_pil().copy() for n in numbers]
     pdf.close()
     target.parent.mkdir(parents=True, exist_ok=True)
     images[0].save(target, "PDF", resolution=float(dpi), save_all=True, append_images=images[1:])

@@ -123,6 +123,31 @@ def model_speeds(services: Services, measure: bool) -> list[dict[str, Any]]:
     return rows
 
 
+def site_health(services: Services) -> dict[str, Any] | None:
+    """The site's shared store, when one is configured: where, how big, how far (one heartbeat)."""
+    site = services.knowledge.site
+    if site is None:
+        return None
+    from fieldmind.knowledge.site import SiteOfflineError
+
+    copy = sum(1 for d in services.knowledge.documents() if d.source.startswith("site:"))
+    try:
+        round_trip = site.round_trip_ms()
+        counts = site.counts()
+    except SiteOfflineError as exc:
+        return {"server": site.where, "ok": False, "error": str(exc), "local_copy_documents": copy}
+    return {
+        "server": site.where,
+        "ok": True,
+        "round_trip_ms": round(round_trip, 1),
+        "documents": counts["documents"],
+        "passages": counts["passages"],
+        "local_copy_documents": copy,
+        "terminal": site.terminal,
+        "what_travels": "passages, page texts and vectors of documents ingested with --site; nothing else",
+    }
+
+
 def index_health(services: Services) -> dict[str, Any]:
     kb = services.knowledge
     try:
@@ -171,6 +196,7 @@ def report(services: Services, measure: bool = True) -> dict[str, Any]:
             "logs": str(settings.logs_dir),
         },
         "index": index_health(services),
+        "site_store": site_health(services),
         "network_policy": netguard.describe(),
         "sync": {
             "source": settings.sync.source,

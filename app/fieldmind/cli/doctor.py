@@ -33,5 +33,7 @@ def doctor(no_measure: bool, home: str | None, as_json: bool) -> None:
         state = "installed" if row["installed"] else "not installed"
         click.echo(f"  {row['name']:32} {state:14} {'fits' if row['fits'] else 'too big':8} {speed}")
     click.echo(f"index: {json.dumps(data['index'])}")
+    if data.get("site_store"):
+        click.echo(f"site store: {json.dumps(data['site_store'])}")
     click.echo(f"network policy: {json.dumps(data['network_policy'])}")
     click.echo(f"sync: {json.dumps(data['sync'])}")

@@ -1,4 +1,4 @@
-"""Reading scanned pages offline: Tesseract (Debian's `tesseract-ocr` 5.3, via pytesseract) on the page as
+"""Reading scanned pages offline: Tesseract (Debian's `tesseract-ocr` 5.3, its command line) on the page as
 PDFium renders it.
 
 Chosen by measurement (`bench/ocr.py`; figures in the README): on pages of real manuals rendered at 200 dpi,
@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -90,7 +89,6 @@ class Recogniser:
     def __init__(self, cache_dir: Path | None = None, language: str = "eng") -> None:
         self.cache_dir = cache_dir
         self.language = language
-        self._lock = threading.Lock()
 
     @staticmethod
     def available() -> bool:
@@ -118,20 +116,48 @@ class Recogniser:
         command = tesseract_command()
         if command is None:
             raise RuntimeError("Tesseract is not installed")
-        import pytesseract
-
-        pytesseract.pytesseract.tesseract_cmd = command
         started = time.perf_counter()
-        with self._lock:
-            data = pytesseract.image_to_data(
-                image, lang=self.language, config="--psm 3", output_type=pytesseract.Output.DICT
-            )
+        data = run_tesseract(command, image, self.language)
         page = _page_from_data(data, image.width, image.height)
         page.seconds = round(time.perf_counter() - started, 3)
         if key is not None and (path := self._cache_path(key)) is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(path, json.dumps(page.to_json()))
         return page
+
+
+def run_tesseract(command: str, image: Any, language: str) -> dict[str, list[Any]]:
+    """Tesseract's word table (TSV) for a picture, as columns.
+
+    Run with one OpenMP thread: measured here, its default OpenMP threads made a page take 11.7 s instead of
+    1.9 s (the threads spin against each other on 2 cores); pages are read two at a time instead (scans.py).
+    The environment is the child's own: llama.cpp in this process keeps its OpenMP threads.
+    """
+    import csv
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="fieldmind-ocr-") as folder:
+        picture = Path(folder) / "page.png"
+        image.save(picture)
+        env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+        done = subprocess.run(
+            [command, str(picture), "stdout", "-l", language, "--psm", "3", "tsv"],
+            capture_output=True,
+            env=env,
+            timeout=600,
+        )
+    if done.returncode != 0:
+        raise RuntimeError(f"tesseract failed: {done.stderr.decode(errors='replace').strip()[:300]}")
+    rows = list(csv.DictReader(done.stdout.decode("utf-8", errors="replace").splitlines(), delimiter="\t",
+                               quoting=csv.QUOTE_NONE))  # fmt: skip
+    columns: dict[str, list[Any]] = {k: [] for k in ("text", "conf", "block_num", "par_num", "line_num",
+                                                      "left", "top", "width", "height")}  # fmt: skip
+    for row in rows:
+        for key in columns:
+            value = row.get(key) or ""
+            columns[key].append(value if key == "text" else float(value or -1) if key == "conf" else int(value or 0))
+    return columns
 
 
 def _page_from_data(data: dict[str, list[Any]], width: int, height: int) -> OcrPage:

@@ -14,6 +14,8 @@ from typing import Any
 from fieldmind.errors import FieldmindError, InputError
 from fieldmind.knowledge.ocr import OcrPage, PageProgress, Recogniser, render_scale
 
+WORKERS = 2
+"""Pages recognised at once: Tesseract runs single-threaded (see ocr.run_tesseract), one page per core."""
 MIN_PICTURE_PX = 120
 """Narrower pictures are icons and bullets, not placards."""
 MAX_PICTURE_PIXELS = 40_000_000
@@ -38,23 +40,27 @@ class ScanReader:
 
     def read(self, pdf: Any, numbers: list[int], where: str) -> tuple[dict[int, OcrPage], list[str]]:
         """OCR the given 1-based pages of an open pypdfium2 document: (pages read, one warning per page
-        that could not be read, naming it)."""
+        that could not be read, naming it). Pages are rendered one by one (PDFium is not thread-safe) and
+        recognised two at a time, one per core; they are reported, and stopped between, in page order."""
+        from concurrent.futures import Future, ThreadPoolExecutor
+
         pages: dict[int, OcrPage] = {}
         warnings: list[str] = []
         todo = [n for n in numbers if self.recogniser.cached(self._key(n)) is None]
-        done_before = len(numbers) - len(todo)
+        for number in numbers:
+            if number not in todo:
+                cached = self.recogniser.cached(self._key(number))
+                if cached is not None:
+                    pages[number] = cached
+        done = len(numbers) - len(todo)
         started = time.perf_counter()
         recognised = 0
-        for number in numbers:
-            key = self._key(number)
-            cached = self.recogniser.cached(key)
-            if cached is not None:
-                pages[number] = cached
-                continue
-            if self.cancelled():
-                raise IngestCancelledError(f"{where}: stopped after {done_before + recognised} of {len(numbers)} pages")
+        pending: list[tuple[int, Future[OcrPage]]] = []
+
+        def finish(number: int, future: Future[OcrPage]) -> None:
+            nonlocal recognised
             try:
-                pages[number] = self._recognise(pdf, number, key, where)
+                pages[number] = future.result()
             except InputError as exc:
                 warnings.append(f"page {number}: {exc.reason}")
             except Exception as exc:  # a damaged image stream on one page: that page only
@@ -62,7 +68,31 @@ class ScanReader:
             recognised += 1
             if self.progress is not None:
                 per_page = (time.perf_counter() - started) / recognised
-                self.progress(done_before + recognised, len(numbers), per_page)
+                self.progress(done + recognised, len(numbers), per_page)
+
+        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            try:
+                for number in todo:
+                    if self.cancelled():
+                        raise IngestCancelledError(
+                            f"{where}: stopped after {done + recognised} of {len(numbers)} pages"
+                        )
+                    try:
+                        image = self._render(pdf, number, where)
+                    except Exception as exc:
+                        failed: Future[OcrPage] = Future()
+                        failed.set_exception(exc)
+                        pending.append((number, failed))
+                    else:
+                        pending.append((number, pool.submit(self.recogniser.recognise, image, self._key(number))))
+                    while len(pending) >= WORKERS:
+                        finish(*pending.pop(0))
+                while pending:
+                    finish(*pending.pop(0))
+            except IngestCancelledError:
+                for _number, future in pending:
+                    future.cancel()
+                raise
         return pages, warnings
 
     def read_picture(self, data: bytes, where: str) -> str | None:
@@ -92,14 +122,14 @@ class ScanReader:
     def _key(self, number: int) -> str:
         return f"{self.file_key}-p{number}"
 
-    def _recognise(self, pdf: Any, number: int, key: str, where: str) -> OcrPage:
+    def _render(self, pdf: Any, number: int, where: str) -> Any:
         page = pdf[number - 1]
         try:
             width, height = page.get_size()
             scale = render_scale(width, height, f"{where}, page {number}")
             bitmap = page.render(scale=scale, grayscale=True)
-            image = bitmap.to_pil()
+            image = bitmap.to_pil().copy()  # PIL shares a grey bitmap's memory: copy it before closing
             bitmap.close()
         finally:
             page.close()
-        return self.recogniser.recognise(image, key)
+        return image

@@ -59,6 +59,8 @@ class FieldmindApp(App[None]):
     sync_state: reactive[str] = reactive("offline")
     """idle / offline, checking, downloading n/m, applying, up to date as of …, rejected: …"""
     sync_progress: reactive[tuple[int, int]] = reactive((0, 0))
+    site_state: reactive[str] = reactive("")
+    """The site store: "" (none), "online", or "offline: …" (answering from this terminal's copy)."""
     scope_label: reactive[str] = reactive("")
     """The scope questions are asked within ("" for all documents)."""
 
@@ -98,6 +100,9 @@ class FieldmindApp(App[None]):
                 self.call_from_thread(self.notify, repaired, title="Index repaired", severity="warning", timeout=15)
             if report is not None:
                 self.call_from_thread(self.notify, f"Added the demo manual ({report.chunks} passages).")
+            if services.knowledge.site is not None:
+                self._set("state", "checking the site store")
+                self._set("site_state", services.knowledge.refresh_site(force=True))
             self.refresh_index_size()
             self._set("state", "loading the embedder")
             services.embedder.load()

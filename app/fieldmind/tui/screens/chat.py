@@ -107,6 +107,7 @@ class ChatScreen(Screen[None]):
                 elif isinstance(event, AnswerPiece):
                     app.call_from_thread(exchange.append, event.text)
                 elif isinstance(event, AnswerDone):
+                    app.call_from_thread(setattr, app, "site_state", app.services.knowledge.site_state)
                     self._save(event.answer)
                     app.call_from_thread(self._finished, exchange, event.answer)
         except Exception as exc:

@@ -17,7 +17,16 @@ class StatusBar(Static):
     """
 
     def on_mount(self) -> None:
-        for name in ("state", "model_name", "tokens_per_s", "index_size", "sync_state", "sync_progress", "scope_label"):
+        for name in (
+            "state",
+            "model_name",
+            "tokens_per_s",
+            "index_size",
+            "sync_state",
+            "sync_progress",
+            "scope_label",
+            "site_state",
+        ):
             self.watch(self.app, name, self._refresh_text, init=False)
         self._refresh_text()
 
@@ -33,4 +42,6 @@ class StatusBar(Static):
         state = "" if app.state == "ready" else f" · {app.state}"
         index = f" · {app.index_size}" if app.index_size else ""
         scope = f" · scope {app.scope_label}" if app.scope_label else ""
+        if app.site_state:
+            scope += " · site ✓" if app.site_state == "online" else " · site offline (local copy)"
         self.update(f"{network} · {model}{speed}{index}{scope}{state}")
