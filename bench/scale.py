@@ -152,19 +152,112 @@ def ingest_throughput(embedder: Embedder, chunks_wanted: int, work: Path) -> dic
     }
 
 
+def site_search(embedder: Embedder, total: int, work: Path, terminals: int = 3) -> dict[str, object]:
+    """Site mode: `total` passages on a real `chroma run` server, `terminals` terminals (homes) searching at
+    once. Each terminal first copies the site (timed: what a new terminal costs), then searches its copy,
+    looking at the server's listing at most every 5 s, as the app does."""
+    import shutil
+    import socket
+    import subprocess
+    import threading
+    import urllib.request
+
+    import numpy as np
+
+    from fieldmind.knowledge.site import Site, SiteDocument
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or "chroma"
+    server = subprocess.Popen(
+        [chroma, "run", "--path", str(work / "site"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.3)
+        base = chunk_segments(parse(EVAL / "auto-multiple-choice.en.pdf").segments, 60, 10)
+        base_vectors = embedder.encode([c.embedding_text() for c in base])
+        rng, nrng = random.Random(5), np.random.default_rng(5)
+        writer = Site("127.0.0.1", port, "bench-writer")
+        per_doc = 1000
+        started = time.perf_counter()
+        for number in range(0, total, per_doc):
+            picks = [rng.randrange(len(base)) for _ in range(min(per_doc, total - number))]
+            chunks = [Chunk(_variant(base[i].text, rng), base[i].page, base[i].section) for i in picks]
+            vectors = base_vectors[picks] + nrng.normal(0, 0.02, (len(picks), base_vectors.shape[1]))
+            vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+            record = DocumentRecord(
+                id=f"site{number:07d}", name=f"site-{number}.pdf", path=f"/site/{number}", source="site:bench",
+                sha256=f"{number:064d}", size=0, kind="pdf", pages=None, chunks=len(chunks),
+            )  # fmt: skip
+            writer.put(SiteDocument(record, chunks, vectors, [], []))
+        write_s = time.perf_counter() - started
+        homes = [
+            KnowledgeBase(work / f"terminal-{n}" / "index", embedder=embedder, site=Site("127.0.0.1", port, f"t{n}"))
+            for n in range(terminals)
+        ]
+        started = time.perf_counter()
+        for kb in homes:
+            kb.refresh_site(force=True)
+        copy_s = (time.perf_counter() - started) / terminals
+        questions = [item.question for item in load_items(EVAL / "qa.jsonl")]
+        timings: list[float] = []
+        lock = threading.Lock()
+
+        def ask_all(kb: KnowledgeBase) -> None:
+            for question in questions * 3:
+                start = time.perf_counter()
+                kb.search(question, 5)
+                with lock:
+                    timings.append((time.perf_counter() - start) * 1000)
+
+        for kb in homes:
+            kb.search(questions[0], 5)  # warm up
+        workers = [threading.Thread(target=ask_all, args=(kb,)) for kb in homes]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        timings.sort()
+        return {
+            "passages": total,
+            "terminals": terminals,
+            "write_s": round(write_s, 1),
+            "copy_per_terminal_s": round(copy_s, 1),
+            "queries": len(timings),
+            "p50_ms": round(statistics.median(timings), 1),
+            "p95_ms": round(timings[int(len(timings) * 0.95) - 1], 1),
+            "method": "3 terminals searching at once (threads, each its own index copy); listing every 5 s",
+        }
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--ingest-chunks", type=int, default=2000)
+    parser.add_argument("--site", action="store_true", help="Also the site mode: a Chroma server, 3 terminals.")
+    parser.add_argument("--only-site", action="store_true", help="Only the site mode.")
     args = parser.parse_args()
     embedder = Embedder()
     embedder.load()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        result = {
-            "ingest": ingest_throughput(embedder, args.ingest_chunks, work),
-            "search": search_latency(embedder, args.chunks, work),
-        }
+        result: dict[str, object] = {}
+        if not args.only_site:
+            result["ingest"] = ingest_throughput(embedder, args.ingest_chunks, work)
+            result["search"] = search_latency(embedder, args.chunks, work)
+        if args.site or args.only_site:
+            result["site_search"] = site_search(embedder, args.chunks, work)
     print(json.dumps(result, indent=2))
 
 

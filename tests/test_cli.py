@@ -56,7 +56,14 @@ def test_ingest_reports_bad_files_and_exits_1(tmp_path: Path, isolated_home: Pat
 
     docs = json.loads(run("docs", "--json", home=isolated_home).stdout)
     assert [(d["name"], d["pages"], d["source"]) for d in docs] == [("generator.pdf", 10, "local")]
-    assert set(docs[0]) == {"id", "name", "path", "pages", "chunks", "source", "ocr_pages", "blank_pages"}
+    assert set(docs[0]) == {"id", "name", "path", "pages", "chunks", "source", "ocr_pages", "blank_pages"} | {
+        "doc_id",
+        "title",
+        "revision",
+        "effective",
+        "tags",
+        "superseded",
+    }
 
 
 def test_a_missing_path_is_a_clear_error(isolated_home: Path) -> None:
@@ -69,7 +76,17 @@ def test_search_json_and_stdin_lines(isolated_home: Path) -> None:
     run("ingest", str(DEMO_PDF), home=isolated_home)
     hits = json.loads(run("search", "torque of the oil drain plug", "-k", "3", "--json", home=isolated_home).stdout)
     assert len(hits) == 3
-    assert set(hits[0]) == {"doc", "doc_id", "revision", "page", "section", "text", "score", "ocr", "ocr_confidence"}
+    assert set(hits[0]) == {
+        "doc",
+        "doc_id",
+        "revision",
+        "page",
+        "section",
+        "text",
+        "score",
+        "ocr",
+        "ocr_confidence",
+    } | {"index_id", "title", "effective", "tags"}
     assert any("35 N.m" in h["text"] for h in hits)
     out = run("search", "-", "-k", "2", stdin="fault code E07\nfuel filter part number\n", home=isolated_home)
     lines = out.stdout.strip().splitlines()

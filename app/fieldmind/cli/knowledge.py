@@ -130,8 +130,12 @@ def _print_report(report: IngestReport, as_json: bool) -> None:
 @json_option
 @reports_errors
 def docs(home: str | None, as_json: bool) -> None:
-    """List the documents in the knowledge base."""
-    records = services_for(home).knowledge.documents()
+    """List the documents in the knowledge base (with a site store: this terminal's copy, brought up to date)."""
+    knowledge = services_for(home).knowledge
+    state = knowledge.refresh_site(force=True)
+    if state.startswith("offline"):
+        info(f"site store {state}")
+    records = knowledge.documents()
     if as_json:
         emit_json([r.to_json() for r in records])
         return

@@ -15,8 +15,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from filelock import Timeout
-
 from fieldmind.errors import FieldmindError
 from fieldmind.knowledge import generations
 from fieldmind.knowledge.chunking import Chunk
@@ -35,7 +33,7 @@ from fieldmind.knowledge.ingest import (
 from fieldmind.knowledge.ocr import Recogniser
 from fieldmind.knowledge.retrieve import Allowed, Passage, hybrid_search
 from fieldmind.knowledge.revisions import DocumentMeta, Scope
-from fieldmind.knowledge.site import REFRESH_SECONDS, Site, SiteOfflineError, SiteSink, is_site, mirror
+from fieldmind.knowledge.site import REFRESH_SECONDS, Site, SiteSink, is_site, refresh_copy
 from fieldmind.knowledge.store import DocumentRecord, Store
 from fieldmind.settings import KnowledgeSettings
 
@@ -131,60 +129,21 @@ class KnowledgeBase:
             return self._store().document(doc_id)
 
     def reconcile(self) -> dict[str, int]:
-        """Make the vectors match the passages after an interrupted write (kill -9, power cut, full disk).
+        """Make the vectors match the passages after an interrupted write (see repair.py)."""
+        from fieldmind.knowledge.repair import reconcile
 
-        SQLite is the truth: vectors of passages that are gone are deleted; passages whose vectors were
-        lost (Chroma keeps its promises only across clean shutdowns) are embedded again.
-        """
-        with self._lock:
-            store = self._store()
-            keep = store.chunk_ids()
-            present = store.vectors.all_ids()
-            stale = sorted(present - keep)
-            missing = sorted(keep - present)
-            if stale:
-                store.vectors.delete(stale)
-            for start in range(0, len(missing), 256):
-                rows = store.chunk_texts(missing[start : start + 256])
-                texts = [Chunk(text, None, section).embedding_text() for _, section, text in rows]
-                store.vectors.upsert([cid for cid, _, _ in rows], self.embedder.encode(texts))
-            self._writing_marker().unlink(missing_ok=True)
-            return {"pruned": len(stale), "restored": len(missing)}
+        return reconcile(self)
 
     def check_vectors(self) -> str | None:
-        """Detect a damaged or out-of-step vector store and rebuild it from the stored passages.
+        """Rebuild a damaged or out-of-step vector store from the stored passages (see repair.py)."""
+        from fieldmind.knowledge.repair import check_vectors
 
-        Returns what was done (to tell the user), or None when all was well. The passages in SQLite are
-        the truth, so a Chroma directory that will not open or answer is moved aside and rebuilt.
-        """
+        return check_vectors(self)
+
+    def finish_write(self) -> None:
+        """The write is whole: remove the marker that says otherwise."""
         with self._lock:
-            store = self._store()
-            try:
-                vectors = store.vectors
-                count = vectors.count()
-                if count:
-                    vectors.query([0.0] * self.embedder.dimension, 1)
-                if count == store.counts()["chunks"]:
-                    return None
-                repaired = self.reconcile()
-                return f"the vector index was out of step; repaired ({repaired['restored']} restored)"
-            except Exception as exc:  # any failure to open or answer: rebuild
-                reason = str(exc).splitlines()[0][:200]
-            directory = store.directory / "chroma"
-            store.close()
-            self._open = None
-            import time
-
-            from fieldmind.knowledge.vectors import forget_clients
-
-            forget_clients()
-            if directory.exists():
-                directory.rename(directory.with_name(f"chroma.broken-{int(time.time())}"))
-            repaired = self.reconcile()
-            return (
-                f"the vector index was damaged ({reason}); rebuilt it from the stored passages "
-                f"({repaired['restored']} passages embedded again)"
-            )
+            self._writing_marker().unlink(missing_ok=True)
 
     def _writing_marker(self) -> Path:
         """Present while an ingest writes; found at start, it means the last one did not finish."""
@@ -252,8 +211,7 @@ class KnowledgeBase:
             batch.flush()
             for folder, seen in seen_by_folder.items():
                 report.removed += self._remove_missing(folder, seen, source)
-        with self._lock:
-            self._writing_marker().unlink(missing_ok=True)
+        self.finish_write()
         return report
 
     def store_document(
@@ -370,26 +328,14 @@ class KnowledgeBase:
         forced); returns the site state. The server gone, searches go on from the copy."""
         if self.site is None:
             return ""
-        if not force and time.monotonic() - self._site_checked < REFRESH_SECONDS:
-            return self.site_state
-        self._site_checked = time.monotonic()
-        lock = self.write_lock()
-        try:
-            lock.acquire(timeout=0)
-        except Timeout:
-            return self.site_state  # this terminal is writing: it refreshes after
-        try:
-            copied = mirror(self, self.site)
-            self.site_state = "online"
-            if copied:
-                self._allowed_cache.clear()
-        except SiteOfflineError as exc:
-            self.site_state = f"offline: answering from this terminal's copy ({exc})"
-        finally:
-            with self._lock:
-                self._writing_marker().unlink(missing_ok=True)
-            lock.release()
+        if force or time.monotonic() - self._site_checked >= REFRESH_SECONDS:
+            self._site_checked = time.monotonic()
+            self.site_state = refresh_copy(self, self.site, self.site_state)
         return self.site_state
+
+    def forget_filters(self) -> None:
+        """Search filters are cached until the index changes; a change made through the store says so here."""
+        self._allowed_cache.clear()
 
     def absent_terms(self, terms: list[str]) -> list[str]:
         """The terms no passage of the library holds (Porter-stemmed, as the keyword index matches)."""

@@ -296,3 +296,23 @@ def mirror(kb: Any, site: Site) -> int:
             store.remove_document(doc_id)
         changed += 1
     return changed
+
+
+def refresh_copy(kb: Any, site: Site, previous: str) -> str:
+    """Refresh `kb`'s copy of the site (see `mirror`) unless this terminal is writing; the new site state."""
+    from filelock import Timeout
+
+    lock = kb.write_lock()
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        return previous  # this terminal is writing: it refreshes after
+    try:
+        if mirror(kb, site):
+            kb.forget_filters()
+        return "online"
+    except SiteOfflineError as exc:
+        return f"offline: answering from this terminal's copy ({exc})"
+    finally:
+        kb.finish_write()
+        lock.release()

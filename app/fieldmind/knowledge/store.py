@@ -6,189 +6,22 @@ truth: a document counts as stored once its transaction commits; its vectors are
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fieldmind.errors import StoreError
 from fieldmind.knowledge.chunking import Chunk
+from fieldmind.knowledge.records import CHUNK_COLUMNS, DocumentRecord, StoredChunk, document_id
 from fieldmind.knowledge.revisions import DocumentMeta, Scope
+from fieldmind.knowledge.schema import MIGRATIONS
 from fieldmind.knowledge.vectors import VectorStore
 from fieldmind.migrations import migrate
 
-MIGRATIONS = (
-    """
-CREATE TABLE IF NOT EXISTS documents (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    path TEXT NOT NULL,
-    source TEXT NOT NULL,
-    sha256 TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    kind TEXT NOT NULL,
-    pages INTEGER,
-    chunks INTEGER NOT NULL,
-    warnings TEXT NOT NULL DEFAULT '[]',
-    updated_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS chunks (
-    id INTEGER PRIMARY KEY,
-    doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
-    ordinal INTEGER NOT NULL,
-    page INTEGER,
-    section TEXT,
-    text TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
-CREATE TABLE IF NOT EXISTS pages (
-    doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
-    page INTEGER,
-    section TEXT,
-    text TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS pages_doc ON pages(doc_id, page);
-CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
-    text, section, content='chunks', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2'
-);
-CREATE TABLE IF NOT EXISTS packs (
-    name TEXT PRIMARY KEY,
-    version INTEGER NOT NULL,
-    files INTEGER NOT NULL,
-    applied_at REAL NOT NULL
-);
-CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
-    INSERT INTO chunks_fts(rowid, text, section) VALUES (new.id, new.text, new.section);
-END;
-CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
-    INSERT INTO chunks_fts(chunks_fts, rowid, text, section) VALUES ('delete', old.id, old.text, old.section);
-END;
-""",
-    # 2: indexes written before page texts were kept get them from their passages, in order (neighbouring
-    # passages overlap a little, so a few words may show twice; re-ingesting the file makes them exact).
-    """
-INSERT INTO pages (doc_id, page, section, text)
-SELECT doc_id, page, NULL, group_concat(text, char(10))
-FROM (SELECT doc_id, page, text FROM chunks ORDER BY doc_id, page, ordinal)
-WHERE doc_id NOT IN (SELECT DISTINCT doc_id FROM pages)
-GROUP BY doc_id, page;
-""",
-    # 3: scanned pages read by OCR, with the recogniser's confidence and word boxes (to mark a quote on the
-    # page picture); per document, how many pages came from OCR and how many had no text at all.
-    """
-CREATE TABLE IF NOT EXISTS ocr_pages (
-    doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
-    page INTEGER NOT NULL,
-    confidence REAL NOT NULL,
-    words TEXT NOT NULL,
-    PRIMARY KEY (doc_id, page)
-);
-ALTER TABLE documents ADD COLUMN ocr_pages INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE documents ADD COLUMN blank_pages INTEGER NOT NULL DEFAULT 0;
-""",
-    # 4: a document's identity and revision apart from its file (see revisions.py), its tags, whether a newer
-    # revision supersedes it; the publisher key each pack was signed with (for answer cards).
-    """
-ALTER TABLE documents ADD COLUMN doc_key TEXT;
-ALTER TABLE documents ADD COLUMN title TEXT;
-ALTER TABLE documents ADD COLUMN revision TEXT;
-ALTER TABLE documents ADD COLUMN effective TEXT;
-ALTER TABLE documents ADD COLUMN tags TEXT NOT NULL DEFAULT '{}';
-ALTER TABLE documents ADD COLUMN superseded INTEGER NOT NULL DEFAULT 0;
-UPDATE documents SET doc_key = id WHERE doc_key IS NULL;
-CREATE INDEX IF NOT EXISTS documents_key ON documents(doc_key);
-ALTER TABLE packs ADD COLUMN key_id TEXT;
-""",
-)
-"""The catalogue's schema, step by step (see migrations.py); `PRAGMA user_version` says where a file is."""
-
-
-@dataclass
-class DocumentRecord:
-    """A stored document: where it came from, its content hash and what was made of it."""
-
-    id: str
-    name: str
-    path: str
-    source: str
-    sha256: str
-    size: int
-    kind: str
-    pages: int | None
-    chunks: int
-    warnings: list[str] = field(default_factory=list)
-    updated_at: float = 0.0
-    ocr_pages: int = 0
-    """Pages whose text came from OCR (scans)."""
-    blank_pages: int = 0
-    """Pages with no text at all, even after OCR (blank, or a picture without words)."""
-    doc_key: str | None = None
-    """The document's stable id across revisions (a publisher's `GX7500-OSM`); defaults to `id`."""
-    title: str | None = None
-    revision: str | None = None
-    effective: str | None = None
-    tags: dict[str, str] = field(default_factory=dict)
-    superseded: bool = False
-    """A newer revision of the same document is in the library: this one answers only when asked to."""
-
-    @property
-    def key(self) -> str:
-        return self.doc_key or self.id
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "path": self.path,
-            "pages": self.pages,
-            "chunks": self.chunks,
-            "source": self.source,
-            "ocr_pages": self.ocr_pages,
-            "blank_pages": self.blank_pages,
-            "doc_id": self.key,
-            "title": self.title or self.name,
-            "revision": self.revision,
-            "effective": self.effective,
-            "tags": dict(self.tags),
-            "superseded": self.superseded,
-        }
-
-
-CHUNK_COLUMNS = (
-    "c.id, c.doc_id, d.name AS doc, c.page, c.section, c.text, o.confidence AS ocr, "
-    "d.doc_key AS document, d.title, d.revision, d.effective, d.tags"
-)
-
-
-@dataclass(frozen=True)
-class StoredChunk:
-    """A passage as read back for search results and citations."""
-
-    id: int
-    doc_id: str
-    doc: str
-    page: int | None
-    section: str | None
-    text: str
-    ocr: float | None = None
-    """The OCR confidence (0-1) of the page this passage was read from; None for a text layer."""
-    document: str | None = None
-    """The document's stable id (see DocumentRecord.doc_key)."""
-    title: str | None = None
-    revision: str | None = None
-    effective: str | None = None
-    tags: str = "{}"
-    """The document's tags, as stored (JSON)."""
-
-
-def document_id(source: str, path: str) -> str:
-    """Stable per (source, path): a changed file replaces its old version instead of adding a copy."""
-    # surrogateescape: a file name that is not valid UTF-8 (seen on USB sticks) still gets its own id
-    return hashlib.sha256(f"{source}\0{path}".encode("utf-8", "surrogateescape")).hexdigest()[:16]
+__all__ = ["MIGRATIONS", "DocumentRecord", "Store", "StoredChunk", "document_id"]
 
 
 class Store:

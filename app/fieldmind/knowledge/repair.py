@@ -1,0 +1,61 @@
+"""Repairs at start: the passages in SQLite are the truth, and the vectors are made to match them.
+
+Chroma keeps its promises only across clean shutdowns: after a kill -9, a power cut or a full disk, vectors of
+passages that are gone are deleted and passages whose vectors were lost are embedded again; a Chroma directory
+that will not open or answer is moved aside and rebuilt.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from fieldmind.knowledge.chunking import Chunk
+
+if TYPE_CHECKING:
+    from fieldmind.knowledge.index import KnowledgeBase
+
+
+def reconcile(kb: KnowledgeBase) -> dict[str, int]:
+    """Make the vectors match the passages after an interrupted write; returns what was pruned and restored."""
+    with kb.locked_store() as store:
+        keep = store.chunk_ids()
+        present = store.vectors.all_ids()
+        stale = sorted(present - keep)
+        missing = sorted(keep - present)
+        if stale:
+            store.vectors.delete(stale)
+        for start in range(0, len(missing), 256):
+            rows = store.chunk_texts(missing[start : start + 256])
+            texts = [Chunk(text, None, section).embedding_text() for _, section, text in rows]
+            store.vectors.upsert([cid for cid, _, _ in rows], kb.embedder.encode(texts))
+        kb.finish_write()
+    return {"pruned": len(stale), "restored": len(missing)}
+
+
+def check_vectors(kb: KnowledgeBase) -> str | None:
+    """Detect a damaged or out-of-step vector store and rebuild it; what was done, or None when all was well."""
+    with kb.locked_store() as store:  # held throughout: the store is closed and opened again inside
+        try:
+            vectors = store.vectors
+            count = vectors.count()
+            if count:
+                vectors.query([0.0] * kb.embedder.dimension, 1)
+            if count == store.counts()["chunks"]:
+                return None
+            repaired = reconcile(kb)
+            return f"the vector index was out of step; repaired ({repaired['restored']} restored)"
+        except Exception as exc:  # any failure to open or answer: rebuild
+            reason = str(exc).splitlines()[0][:200]
+        directory = store.directory / "chroma"
+        kb.close()
+        from fieldmind.knowledge.vectors import forget_clients
+
+        forget_clients()
+        if directory.exists():
+            directory.rename(directory.with_name(f"chroma.broken-{int(time.time())}"))
+        repaired = reconcile(kb)
+    return (
+        f"the vector index was damaged ({reason}); rebuilt it from the stored passages "
+        f"({repaired['restored']} passages embedded again)"
+    )
