@@ -151,6 +151,8 @@ EXACT_BELOW = 0.25
 """When a filter admits less than this share of the passages, the dense ranker scores exactly the admitted
 passages' vectors (held in memory per filter) instead of over-fetching from the HNSW index."""
 OVERFETCH = 1.5
+KEYWORD_OVERFETCH_CAP = 200
+"""Keyword candidates asked of FTS5 under a filter, at most: rare terms match few passages anyway."""
 
 
 @dataclass
@@ -161,6 +163,7 @@ class Allowed:
     total: int
     ids: list[int]
     matrix: Any = None
+    _rows: dict[int, int] = field(default_factory=dict)
 
     @property
     def share(self) -> float:
@@ -176,6 +179,21 @@ class Allowed:
             allowed.matrix = np.asarray(store.vectors.vectors(ids), dtype=np.float32)
         return allowed
 
+    def similarities(self, store: Store, ids: list[int], query_vector: Any) -> dict[int, float]:
+        """Exact similarities of some admitted passages: from the vectors in memory when held (a Chroma
+        lookup by id cost more than the rest of a filtered search), else from the store."""
+        import numpy as np
+
+        if self.matrix is None:
+            return store.vectors.similarities(ids, query_vector)
+        if not self._rows:
+            self._rows = {cid: row for row, cid in enumerate(self.ids)}
+        rows = [(cid, self._rows[cid]) for cid in ids if cid in self._rows]
+        if not rows:
+            return {}
+        scores = self.matrix[[row for _, row in rows]] @ np.asarray(query_vector, dtype=np.float32)
+        return {cid: float(score) for (cid, _), score in zip(rows, scores, strict=True)}
+
     def dense(self, store: Store, query_vector: Any, n: int) -> list[tuple[int, float]]:
         """The `n` admitted passages most similar to the question, best first."""
         import numpy as np
@@ -184,7 +202,8 @@ class Allowed:
             return []
         if self.matrix is not None:
             scores = self.matrix @ np.asarray(query_vector, dtype=np.float32)
-            top = np.argsort(-scores)[:n]
+            best = np.argpartition(-scores, n)[:n] if len(scores) > n else np.arange(len(scores))
+            top = best[np.argsort(-scores[best])]
             return [(self.ids[i], float(scores[i])) for i in top]
         wanted = min(self.total, int(n / self.share * OVERFETCH) + 1)
         return [hit for hit in store.vectors.query(query_vector, wanted) if hit[0] in self.chunk_ids][:n]
@@ -206,14 +225,17 @@ def hybrid_search(
         keywords = store.keyword_search(specific_query(store, question, total), CANDIDATES)
     else:
         dense = allowed.dense(store, query_vector, CANDIDATES)
-        wanted = min(2000, int(CANDIDATES / max(allowed.share, 0.01) * OVERFETCH) + 1)
+        wanted = min(KEYWORD_OVERFETCH_CAP, int(CANDIDATES / max(allowed.share, 0.01) * OVERFETCH) + 1)
         keywords = store.keyword_search(specific_query(store, question, total), wanted)
         keywords = [hit for hit in keywords if hit[0] in allowed.chunk_ids][:CANDIDATES]
     specific = _normalised(keywords)
     candidates = list(dict.fromkeys([cid for cid, _ in dense] + list(specific)))
     similarity = dict(dense)
     missing = [cid for cid in candidates if cid not in similarity]
-    similarity.update(store.vectors.similarities(missing, query_vector))
+    if allowed is None:
+        similarity.update(store.vectors.similarities(missing, query_vector))
+    else:
+        similarity.update(allowed.similarities(store, missing, query_vector))
     scores = {cid: similarity.get(cid, 0.0) + SPECIFIC_WEIGHT * specific.get(cid, 0.0) for cid in candidates}
     ordered = sorted(scores, key=lambda cid: scores[cid], reverse=True)
     rows = store.chunks(ordered[: k * 4 + 10])
