@@ -24,6 +24,7 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "app"))
@@ -46,6 +47,18 @@ def _variant(text: str, rng: random.Random) -> str:
     return " ".join(str(rng.randint(1, 999)) if w.isdigit() else w for w in words)
 
 
+def _synthetic(
+    base: list[Chunk], base_vectors: Any, count: int, rng: random.Random, nrng: Any
+) -> tuple[list[Chunk], Any]:
+    """`count` variants of real passages, with their vectors (the source's plus noise, renormalised)."""
+    import numpy as np
+
+    picks = [rng.randrange(len(base)) for _ in range(count)]
+    chunks = [Chunk(_variant(base[i].text, rng), base[i].page, base[i].section) for i in picks]
+    vectors = base_vectors[picks] + nrng.normal(0, 0.02, (len(picks), base_vectors.shape[1]))
+    return chunks, (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+
+
 def search_latency(embedder: Embedder, total: int, work: Path) -> dict[str, object]:
     import numpy as np
 
@@ -63,10 +76,7 @@ def search_latency(embedder: Embedder, total: int, work: Path) -> dict[str, obje
     per_doc = 1000
     started = time.perf_counter()
     for doc_number in range(0, total, per_doc):
-        picks = [rng.randrange(len(base)) for _ in range(min(per_doc, total - doc_number))]
-        chunks = [Chunk(_variant(base[i].text, rng), base[i].page, base[i].section) for i in picks]
-        vectors = base_vectors[picks] + nrng.normal(0, 0.02, (len(picks), base_vectors.shape[1]))
-        vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+        chunks, vectors = _synthetic(base, base_vectors, min(per_doc, total - doc_number), rng, nrng)
         record = DocumentRecord(
             id=f"synthetic{doc_number:07d}",
             name=f"synthetic-{doc_number}.pdf",
@@ -189,10 +199,7 @@ def site_search(embedder: Embedder, total: int, work: Path, terminals: int = 3) 
         per_doc = 1000
         started = time.perf_counter()
         for number in range(0, total, per_doc):
-            picks = [rng.randrange(len(base)) for _ in range(min(per_doc, total - number))]
-            chunks = [Chunk(_variant(base[i].text, rng), base[i].page, base[i].section) for i in picks]
-            vectors = base_vectors[picks] + nrng.normal(0, 0.02, (len(picks), base_vectors.shape[1]))
-            vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+            chunks, vectors = _synthetic(base, base_vectors, min(per_doc, total - number), rng, nrng)
             record = DocumentRecord(
                 id=f"site{number:07d}", name=f"site-{number}.pdf", path=f"/site/{number}", source="site:bench",
                 sha256=f"{number:064d}", size=0, kind="pdf", pages=None, chunks=len(chunks),

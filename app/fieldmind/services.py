@@ -50,6 +50,8 @@ class Services:
         self.engine_factory: EngineFactory = engine_factory or self._new_engine
         """Makes an engine for a model name; tests give one that makes a fake."""
         self._engine: Engine | None = None
+        self._checked_files: dict[tuple[str, int, int], str] = {}
+        """Content hashes of local files by (path, mtime, size): the page picture asks on every page turn."""
         self._history: History | None = None
 
     @property
@@ -154,8 +156,16 @@ class Services:
         if kept.is_file():
             return kept
         local = Path(record.path)
-        if local.is_file() and sha256_file(local) == record.sha256:
-            return local
+        try:
+            stat = local.stat()
+        except OSError:
+            stat = None
+        if stat is not None and local.is_file():
+            seen = (str(local), stat.st_mtime_ns, stat.st_size)
+            if self._checked_files.get(seen) is None:  # hashed once, not on every page turned
+                self._checked_files[seen] = sha256_file(local)
+            if self._checked_files[seen] == record.sha256:
+                return local
         raise FieldmindError(
             f"{record.path}: the file is gone or has changed since it was added; add it again to see its pages"
         )

@@ -70,13 +70,20 @@ class OcrPage:
 def tesseract_command() -> str | None:
     """The Tesseract program: the one bundled with a self-contained build, else the system's."""
     bundled = shipped("ocr/tesseract")
-    if bundled.is_file():
-        os.environ["TESSDATA_PREFIX"] = str(bundled.parent / "tessdata")
-        libraries = getattr(sys, "_MEIPASS", None)  # the bundle's own copies of the libraries it links
-        if libraries and libraries not in os.environ.get("LD_LIBRARY_PATH", "").split(":"):
-            os.environ["LD_LIBRARY_PATH"] = ":".join(filter(None, [libraries, os.environ.get("LD_LIBRARY_PATH")]))
-        return str(bundled)
-    return shutil.which("tesseract")
+    return str(bundled) if bundled.is_file() else shutil.which("tesseract")
+
+
+def tesseract_env(command: str) -> dict[str, str]:
+    """The child's environment: one OpenMP thread; for the bundled program, its data and the bundle's own
+    copies of the libraries it links. This process's environment is left alone (llama.cpp reads OpenMP's)."""
+    env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+    bundled = shipped("ocr/tesseract")
+    if Path(command) == bundled:
+        env["TESSDATA_PREFIX"] = str(bundled.parent / "tessdata")
+        libraries = getattr(sys, "_MEIPASS", None)
+        if libraries:
+            env["LD_LIBRARY_PATH"] = ":".join(filter(None, [libraries, os.environ.get("LD_LIBRARY_PATH")]))
+    return env
 
 
 PageProgress = Callable[[int, int, float], None]
@@ -140,7 +147,7 @@ def run_tesseract(command: str, image: Any, language: str) -> dict[str, list[Any
     with tempfile.TemporaryDirectory(prefix="fieldmind-ocr-") as folder:
         picture = Path(folder) / "page.png"
         image.save(picture)
-        env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+        env = tesseract_env(command)
         done = subprocess.run(
             [command, str(picture), "stdout", "-l", language, "--psm", "3", "tsv"],
             capture_output=True,

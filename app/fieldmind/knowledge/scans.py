@@ -46,12 +46,13 @@ class ScanReader:
 
         pages: dict[int, OcrPage] = {}
         warnings: list[str] = []
-        todo = [n for n in numbers if self.recogniser.cached(self._key(n)) is None]
-        for number in numbers:
-            if number not in todo:
-                cached = self.recogniser.cached(self._key(number))
-                if cached is not None:
-                    pages[number] = cached
+        todo = []
+        for number in numbers:  # each cached page read once
+            cached = self.recogniser.cached(self._key(number))
+            if cached is None:
+                todo.append(number)
+            else:
+                pages[number] = cached
         done = len(numbers) - len(todo)
         started = time.perf_counter()
         recognised = 0
