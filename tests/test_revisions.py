@@ -191,3 +191,19 @@ def test_tags_are_set_listed_and_checked(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "key=value" in bad.stderr
     scoped: Any = json.loads(_cli(home, "search", "impeller", "--scope", "asset=B9", "--json").stdout)
     assert scoped == []  # tagged for another asset: out of this scope
+
+
+def test_a_pdf_is_titled_by_its_own_metadata_else_its_file_name(writable_kb, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from fpdf import FPDF
+
+    titled = tmp_path / "p100-sm.pdf"
+    pdf = FPDF()
+    pdf.set_title("P-100 Transfer Pump Service Manual")
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=11)
+    pdf.multi_cell(0, 6, "Impeller. The impeller nut torque is 42 N.m for the P-100 pump.")
+    pdf.output(str(titled))
+    plain = _manual(tmp_path / "untitled-manual.pdf", "35 N.m")
+    writable_kb.ingest([titled, plain])
+    titles = {d.name: d.title for d in writable_kb.documents()}
+    assert titles == {titled.name: "P-100 Transfer Pump Service Manual", plain.name: plain.name}

@@ -114,6 +114,8 @@ def test_fieldmind_show_writes_the_page_as_a_png(tmp_path: Path) -> None:
     with Image.open(out) as image:
         assert image.width == 600 and image.height > 800
         assert _highlighted(image.convert("RGB")) > 200
+    drawn = run("show", DEMO_PDF.name, "7", "--width", "400")  # no --png: drawn in the terminal
+    assert drawn.returncode == 0 and len(drawn.stdout.splitlines()) > 10, drawn.stderr
     missing = run("show", DEMO_PDF.name, "11", "--png", str(out))
     assert missing.returncode != 0 and "has no page 11 (it has 10)" in missing.stderr
 
