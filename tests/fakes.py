@@ -14,6 +14,8 @@ from fieldmind.llm.catalog import ResolvedModel
 class FakeScriptedEngine:
     """Stands in for a loaded model: streams a scripted answer, piece by piece."""
 
+    backend = "local"
+
     def __init__(self, pieces: Sequence[str], name: str = "fake-scripted", delay: float = 0.0) -> None:
         self.model = ResolvedModel(name, Path("/fake.gguf"), True, 0)
         self.pieces = list(pieces)

@@ -21,6 +21,7 @@ from fieldmind.answers.quote import Quote, closest_lines, differing, select
 from fieldmind.knowledge.context import PageContext
 from fieldmind.knowledge.retrieve import Passage
 from fieldmind.knowledge.revisions import Scope
+from fieldmind.llm.fallback import EngineSwitchedError
 from fieldmind.llm.prompts import Prompt
 
 NOT_FOUND_ANSWER = "Not found in your documents."
@@ -44,6 +45,11 @@ class TextGenerator(Protocol):
 
     @property
     def name(self) -> str: ...
+    @property
+    def backend(self) -> str:
+        """ "local" (this machine's model) or "server" (a site's inference server)."""
+        ...
+
     def stream(self, prompt: Prompt, max_tokens: int) -> Generator[str, None, None]: ...
 
 
@@ -91,6 +97,7 @@ class Answer:
     short_answer: str | None = None
     model: str = ""
     engine: str = "local"
+    """Which engine wrote the short answer (or would have): "local", or "server" (a site's inference server)."""
     stopped: bool = False
     attempt: str = ""
     """What the model wrote for the short answer, even when it was not accepted."""
@@ -238,6 +245,8 @@ class Assistant:
                 answer.short_answer = accepted
                 answer.text = accepted
                 yield AnswerPiece(accepted)
+        if self.engine is not None:
+            answer.model, answer.engine = self.engine.name, self.engine.backend
         answer.timings.total_ms = (time.perf_counter() - started) * 1000
         yield AnswerDone(answer)
 
@@ -246,8 +255,22 @@ class Assistant:
         assert self.engine is not None
         assert answer.quote is not None
         quoted = answer.quote.shown()
+        try:
+            written = self._write(short.prompt(question, quoted), answer, started, stop)
+        except EngineSwitchedError:  # the site's server dropped it half-written: the local model writes it afresh
+            answer.timings.first_token_ms, answer.timings.tokens = None, 0
+            written = self._write(short.prompt(question, quoted), answer, started, stop)
+        written = " ".join(written.split())
+        answer.attempt = written
+        if answer.stopped or not short.acceptable(written) or not facts_supported(written, quoted):
+            return None
+        return written
+
+    def _write(self, prompt: Prompt, answer: Answer, started: float, stop: Callable[[], bool]) -> str:
+        """What the engine writes for `prompt`, timed into `answer`; stops early when asked."""
+        assert self.engine is not None
         written = ""
-        pieces = self.engine.stream(short.prompt(question, quoted), SHORT_ANSWER_TOKENS)
+        pieces = self.engine.stream(prompt, SHORT_ANSWER_TOKENS)
         try:
             for piece in pieces:
                 if answer.timings.first_token_ms is None:
@@ -262,8 +285,4 @@ class Assistant:
             # llama-cpp-python makes a ctypes array type per call; those sit in reference cycles holding buffers
             # that only a full collection frees (measured: +60 to +108 MB over 200 answers without this; ~25 ms).
             gc.collect()
-        written = " ".join(written.split())
-        answer.attempt = written
-        if answer.stopped or not short.acceptable(written) or not facts_supported(written, quoted):
-            return None
         return written

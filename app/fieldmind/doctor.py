@@ -148,6 +148,20 @@ def site_health(services: Services) -> dict[str, Any] | None:
     }
 
 
+def inference_server(services: Services) -> dict[str, Any] | None:
+    """The site's inference server, when one is configured: its model, round trip and speed (always measured:
+    a bounded round trip and 32 tokens), and what travels."""
+    server = services.server
+    if server is None:
+        return None
+    return server.probe() | {
+        "first_byte_bound_ms": services.settings.engine.first_byte_ms,
+        "fallback": f"this laptop's model ({services.settings.model.name}) whenever the server is late or down",
+        "what_travels": "the question and the quote chosen from your manuals, for the short answer; never a document",
+        "log": str(services.settings.logs_dir / "engine.log"),
+    }
+
+
 def index_health(services: Services) -> dict[str, Any]:
     kb = services.knowledge
     try:
@@ -197,6 +211,7 @@ def report(services: Services, measure: bool = True) -> dict[str, Any]:
         },
         "index": index_health(services),
         "site_store": site_health(services),
+        "inference_server": inference_server(services),
         "network_policy": netguard.describe(),
         "sync": {
             "source": settings.sync.source,

@@ -12,8 +12,9 @@ OFFLINE_ENV = {
     "TOKENIZERS_PARALLELISM": "false",
     "ANONYMIZED_TELEMETRY": "False",
     "DO_NOT_TRACK": "1",
+    "ORT_DISABLE_TELEMETRY": "1",
 }
-"""Hugging Face libraries offline and without telemetry; Chroma's and others' telemetry off."""
+"""Hugging Face libraries offline and without telemetry; Chroma's, ONNX Runtime's and others' telemetry off."""
 
 
 def go_offline() -> None:

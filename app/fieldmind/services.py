@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from fieldmind.assistant import Assistant
+from fieldmind.assistant import Assistant, TextGenerator
 from fieldmind.errors import FieldmindError
 from fieldmind.files import Progress
 from fieldmind.history import History
@@ -19,6 +19,8 @@ from fieldmind.knowledge.picture import PagePicture
 from fieldmind.knowledge.store import DocumentRecord
 from fieldmind.llm.catalog import Catalog
 from fieldmind.llm.engine import Engine
+from fieldmind.llm.fallback import FallbackEngine
+from fieldmind.llm.server import InferenceServer
 from fieldmind.locations import shipped
 from fieldmind.settings import Settings
 
@@ -53,6 +55,14 @@ class Services:
         self._checked_files: dict[tuple[str, int, int], str] = {}
         """Content hashes of local files by (path, mtime, size): the page picture asks on every page turn."""
         self._history: History | None = None
+        self.server: InferenceServer | None = None
+        """The site's inference server (engine.backend = "server"): words answers while it is up."""
+        if settings.engine.backend == "server":
+            if not settings.engine.url:
+                raise FieldmindError(
+                    'engine.backend is "server" but engine.url is not set: give --engine-url or FIELDMIND_ENGINE__URL'
+                )
+            self.server = InferenceServer(settings.engine, settings.logs_dir / "engine.log")
 
     @property
     def history(self) -> History:
@@ -90,10 +100,14 @@ class Services:
         resolved = self.catalog.resolve(model, progress)
         return Engine(resolved, self.settings.threads, self.settings.model.context_size)
 
+    def answering(self, engine: Engine) -> TextGenerator:
+        """What words answers: the local engine, or the site's server with the local engine as its fallback."""
+        return engine if self.server is None else FallbackEngine(self.server, engine)
+
     def assistant(self, model: str | None = None, progress: Progress | None = None) -> Assistant:
         return Assistant(
             self.knowledge,
-            self.use_model(model, progress, load=False),
+            self.answering(self.use_model(model, progress, load=False)),
             answer_k=self.settings.knowledge.answer_k,
             short_answers=self.settings.model.short_answers,
         )
@@ -184,6 +198,8 @@ class Services:
         return render_page(self.document_file(record), page, quote, words, width)
 
     def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
         if self._engine is not None:
             self._engine.close()
         if self._history is not None:
@@ -192,7 +208,8 @@ class Services:
 
 
 def apply_network_policy(settings: Settings) -> None:
-    """Allow connections to the configured sync source and Chroma server only; refuse and log the rest."""
+    """Allow connections to the configured sync source, Chroma server and inference server only; refuse and log
+    the rest."""
     from fieldmind import netguard
 
     endpoints = []
@@ -200,6 +217,9 @@ def apply_network_policy(settings: Settings) -> None:
         endpoints.append(endpoint)
     if settings.knowledge.backend == "http":
         endpoints.append((settings.knowledge.chroma_host, settings.knowledge.chroma_port))
+    engine = settings.engine
+    if engine.backend == "server" and engine.url and (endpoint := netguard.endpoint_of(engine.url)):
+        endpoints.append(endpoint)
     netguard.install(endpoints, settings.logs_dir / "network.log")
 
 

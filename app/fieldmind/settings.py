@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from fieldmind.errors import FieldmindError
@@ -33,6 +33,35 @@ class ModelSettings(BaseModel):
     """After the quote, let the model reword it in a few words (shown only when its facts are in the quote)."""
     dir: Path | None = None
     """Where assembled model files live; default `<home>/models`."""
+
+
+class EngineSettings(BaseModel):
+    """Where answers are worded: this laptop's model, or a site's inference server with this laptop's as fallback."""
+
+    backend: Literal["local", "server"] = "local"
+    """`server`: an OpenAI-compatible server (`python -m llama_cpp.server`, `llama-server`, vLLM) words the
+    answers while it answers in time; the local model does whenever it does not (llm/fallback.py)."""
+    url: str | None = None
+    """The server's base URL, e.g. `http://hangar-box:8080` (its `/v1/...` endpoints); also `--engine-url`."""
+    token: str | None = None
+    """Optional bearer token (or `FIELDMIND_ENGINE__TOKEN`); sent only to the server, never logged or shown."""
+    api: Literal["chat", "completion"] = "chat"
+    """`chat` for an instruction-tuned model with a chat template; `completion` for a base model."""
+    model: str | None = None
+    """The model name to ask the server for; default the first it lists at `/v1/models`."""
+    first_byte_ms: float = Field(default=800.0, gt=0, le=60_000)
+    """A server that has not sent the answer's first token within this is treated as down for the answer."""
+    stall_s: float = Field(default=5.0, gt=0, le=600)
+    """A server silent this long in the middle of an answer has dropped it: the local model answers."""
+    retry_s: float = Field(default=15.0, gt=0, le=3600)
+    """While down, the server's health is checked this often, in the background."""
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise ValueError("the inference server's URL must start with http:// or https://")
+        return url
 
 
 class KnowledgeSettings(BaseModel):
@@ -99,6 +128,7 @@ class Settings(BaseSettings):
 
     home: Path = Field(default_factory=resolve_home)
     model: ModelSettings = ModelSettings()
+    engine: EngineSettings = EngineSettings()
     knowledge: KnowledgeSettings = KnowledgeSettings()
     sync: SyncSettings = SyncSettings()
     ui: UISettings = UISettings()

@@ -9,6 +9,7 @@ import click
 
 from fieldmind.cli.common import (
     emit_json,
+    engine_url_option,
     home_option,
     info,
     json_option,
@@ -43,6 +44,7 @@ def _assembly_progress() -> Progress:
     help="Print an answer card for a work order (answer, quote, document, revision, page, provenance).",
 )
 @scope_options
+@engine_url_option
 @home_option
 @json_option
 @reports_errors
@@ -53,6 +55,7 @@ def ask(
     card: str | None,
     scope: tuple[str, ...],
     all_revisions: bool,
+    engine_url: str | None,
     home: str | None,
     as_json: bool,
 ) -> None:
@@ -60,7 +63,7 @@ def ask(
     from fieldmind.assistant import AnswerDone, AnswerPiece, QuoteReady
     from fieldmind.citations import place
 
-    services = services_for(home)
+    services = services_for(home, engine_url)
     repaired, report = services.open_knowledge()
     if repaired:
         info(f"index repaired: {repaired}")
@@ -109,7 +112,10 @@ def ask(
                 click.echo(f"  [{n}] {where}")
         return
     t = answer.timings.to_json()
-    info(f"(quote in {t['quote_ms']} ms; {answer.model}: {t['tokens']} tokens)")
+    where = ""
+    if services.server is not None:
+        where = f" on {services.server.host}" if answer.engine == "server" else f" here ({services.server.reason})"
+    info(f"(quote in {t['quote_ms']} ms; {answer.model}{where}: {t['tokens']} tokens)")
 
 
 def _tags(answer: Any, quote: Any) -> str:

@@ -30,6 +30,23 @@ def home_option(func: F) -> F:
     )(func)
 
 
+def engine_url_option(func: F) -> F:
+    return click.option(
+        "--engine-url",
+        default=None,
+        metavar="URL",
+        help="A site's OpenAI-compatible inference server to word answers (the local model is the fallback).",
+    )(func)
+
+
+def engine_overrides(engine_url: str | None) -> dict[str, Any]:
+    """Settings overrides for `--engine-url` (this command's, else the group's)."""
+    ctx = click.get_current_context(silent=True)
+    root = ctx.find_root() if ctx is not None else None
+    url = engine_url or (root.params.get("engine_url") if root is not None else None)
+    return {"engine": {"backend": "server", "url": url}} if url else {}
+
+
 def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")(func)
 
@@ -57,14 +74,14 @@ def make_scope(pairs: tuple[str, ...]) -> Scope | None:
         raise click.UsageError(str(exc)) from None
 
 
-def services_for(home: str | None) -> Services:
-    """Services for this command's home (its own --home, else the group's)."""
+def services_for(home: str | None, engine_url: str | None = None) -> Services:
+    """Services for this command's home (its own --home, else the group's) and inference server, if any."""
     from fieldmind.services import Services, apply_network_policy
     from fieldmind.settings import load_settings
 
     ctx = click.get_current_context()
     home = home or (ctx.find_root().params.get("home") if ctx.find_root() else None)
-    settings = load_settings(home)
+    settings = load_settings(home, **engine_overrides(engine_url))
     apply_network_policy(settings)
     services = Services(settings)
     ctx.call_on_close(services.close)

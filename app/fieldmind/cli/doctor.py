@@ -6,19 +6,20 @@ import json
 
 import click
 
-from fieldmind.cli.common import emit_json, home_option, json_option, reports_errors, services_for
+from fieldmind.cli.common import emit_json, engine_url_option, home_option, json_option, reports_errors, services_for
 
 
 @click.command()
 @click.option("--no-measure", is_flag=True, help="Do not measure model speeds (use cached or estimated ones).")
+@engine_url_option
 @home_option
 @json_option
 @reports_errors
-def doctor(no_measure: bool, home: str | None, as_json: bool) -> None:
+def doctor(no_measure: bool, engine_url: str | None, home: str | None, as_json: bool) -> None:
     """Check this machine and this installation."""
     from fieldmind.doctor import report
 
-    data = report(services_for(home), measure=not no_measure)
+    data = report(services_for(home, engine_url), measure=not no_measure)
     if as_json:
         emit_json(data)
         return
@@ -35,5 +36,7 @@ def doctor(no_measure: bool, home: str | None, as_json: bool) -> None:
     click.echo(f"index: {json.dumps(data['index'])}")
     if data.get("site_store"):
         click.echo(f"site store: {json.dumps(data['site_store'])}")
+    if data.get("inference_server"):
+        click.echo(f"inference server: {json.dumps(data['inference_server'])}")
     click.echo(f"network policy: {json.dumps(data['network_policy'])}")
     click.echo(f"sync: {json.dumps(data['sync'])}")

@@ -35,6 +35,7 @@ from fieldmind.knowledge.retrieve import Allowed, Passage, hybrid_search
 from fieldmind.knowledge.revisions import DocumentMeta, Scope
 from fieldmind.knowledge.site import REFRESH_SECONDS, Site, SiteSink, is_site, refresh_copy
 from fieldmind.knowledge.store import DocumentRecord, Store
+from fieldmind.knowledge.vectors import single_threaded_numpy
 from fieldmind.settings import KnowledgeSettings
 
 __all__ = ["LOCAL", "DocumentRecord", "IngestProgress", "IngestReport", "KnowledgeBase"]
@@ -67,6 +68,7 @@ class KnowledgeBase:
         self._allowed_cache: dict[tuple[Any, ...], tuple[tuple[Any, ...], Allowed | None]] = {}
         self.recogniser = Recogniser(index_dir / "ocr-cache") if self.settings.ocr else None
         """Reads scanned pages; its cache (by file hash and page) outlives generations, so nothing is read twice."""
+        single_threaded_numpy()
         self._lock = threading.RLock()
         """One connection serves all threads (TUI workers, folder watchers): one operation at a time."""
 

@@ -68,6 +68,8 @@ def check_build() -> str:
 class Engine:
     """One loaded model and the settings it runs with."""
 
+    backend = "local"
+
     def __init__(self, model: ResolvedModel, threads: int, context_size: int) -> None:
         self.model = model
         self.threads = threads

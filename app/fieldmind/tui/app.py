@@ -17,6 +17,7 @@ from textual.binding import Binding
 from textual.reactive import reactive
 
 from fieldmind.knowledge.revisions import Scope
+from fieldmind.llm.server import InferenceServer, ServerUnavailableError
 from fieldmind.locations import shipped
 from fieldmind.settings import Settings
 from fieldmind.tui.commands import FieldmindCommands
@@ -54,6 +55,8 @@ class FieldmindApp(App[None]):
     state: reactive[str] = reactive("starting")
     """What the app is doing: starting, loading the embedder, loading the model, ready, or an error."""
     model_name: reactive[str] = reactive("")
+    engine_state: reactive[str] = reactive("")
+    """"" with no site inference server; else "server" (it words answers) or "local: why" (it does not)."""
     tokens_per_s: reactive[float] = reactive(0.0)
     index_size: reactive[str] = reactive("")
     sync_state: reactive[str] = reactive("offline")
@@ -109,6 +112,9 @@ class FieldmindApp(App[None]):
             self._set("state", "loading the model")
             engine = services.use_model(self.settings.model.name)
             self._set("model_name", engine.model.name)
+            if services.server is not None:
+                self._set("state", "checking the site's inference server")
+                self.follow_server(services.server)
             self._set("state", "ready")
             self.call_from_thread(self.start_monitor)
         except Exception as exc:  # shown to the user; the app stays open
@@ -117,6 +123,27 @@ class FieldmindApp(App[None]):
             self.call_from_thread(self.notify, str(exc), title="Cannot start", severity="error", timeout=30)
         finally:
             self.ready.set()
+
+    def follow_server(self, server: InferenceServer) -> None:
+        """Check the site's inference server once (bounded), then show each change it goes through."""
+
+        def show(up: bool) -> None:
+            local = self._services.engine if self._services is not None else None
+            self.model_name = server.name if up or local is None else local.model.name
+            self.engine_state = "server" if up else f"local: {server.reason}"
+
+        def changed(up: bool) -> None:
+            try:
+                self.call_from_thread(show, up)
+            except RuntimeError:  # already on the app's own thread
+                show(up)
+
+        server.listeners.append(changed)
+        try:
+            server.health()
+            changed(True)
+        except ServerUnavailableError as exc:
+            server.mark_down(str(exc))  # tells `changed`
 
     def on_unmount(self) -> None:
         if getattr(self, "_monitor", None) is not None:

@@ -137,9 +137,13 @@ class ChatScreen(Screen[None]):
     def _finished(self, exchange: ExchangeView, answer: Any) -> None:
         exchange.finish(answer)
         self.show_sources(answer.passages, answer.citations)
+        app = fieldmind_app(self)
         rate = answer.timings.to_json()["tokens_per_s"]
         if rate:
-            fieldmind_app(self).tokens_per_s = rate
+            app.tokens_per_s = rate
+        if app.services.server is not None and answer.model:
+            app.model_name = answer.model
+            app.engine_state = "server" if answer.engine == "server" else f"local: {app.services.server.reason}"
 
     def show_sources(self, passages: list[Any], cited: list[Any]) -> None:
         """List passages, the cited ones first and marked."""

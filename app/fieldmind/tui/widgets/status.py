@@ -20,6 +20,7 @@ class StatusBar(Static):
         for name in (
             "state",
             "model_name",
+            "engine_state",
             "tokens_per_s",
             "index_size",
             "sync_state",
@@ -38,6 +39,10 @@ class StatusBar(Static):
             filled = int(10 * done / total)
             network += " [" + "█" * filled + "░" * (10 - filled) + "]"
         model = app.model_name or "no model"
+        if app.engine_state == "server":
+            model += " (site server)"
+        elif app.engine_state:
+            model += " (this laptop; site server unreachable)"
         speed = f" {app.tokens_per_s:.0f} tok/s" if app.tokens_per_s else ""
         state = "" if app.state == "ready" else f" · {app.state}"
         index = f" · {app.index_size}" if app.index_size else ""

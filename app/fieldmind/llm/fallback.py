@@ -1,0 +1,61 @@
+"""The site's server while it answers in time, this laptop's model the moment it does not.
+
+The laptop's model stays loaded, so walking away from the hangar costs one bounded wait (the first-byte bound),
+not an answer. A server that drops an answer it had begun raises `EngineSwitchedError`: the pipeline discards
+the half-written words and asks again, now of the local model (`assistant.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+
+from fieldmind.llm.engine import Engine
+from fieldmind.llm.prompts import Prompt
+from fieldmind.llm.server import InferenceServer, ServerUnavailableError
+
+
+class EngineSwitchedError(Exception):
+    """The server dropped an answer it had begun; the next attempt is the local model's."""
+
+
+class FallbackEngine:
+    """Words answers on the server when it is up, else (and whenever it fails) on the local engine."""
+
+    def __init__(self, server: InferenceServer, local: Engine) -> None:
+        self.server = server
+        self.local = local
+        self.model = local.model
+
+    @property
+    def backend(self) -> str:
+        """ "server" or "local": which engine answers now. After an answer, the one that wrote it: a failure
+        marks the server down before the local model writes."""
+        return "server" if self.server.up else "local"
+
+    @property
+    def name(self) -> str:
+        return self.server.name if self.backend == "server" else self.local.name
+
+    @property
+    def loaded(self) -> bool:
+        return self.local.loaded
+
+    def load(self) -> None:
+        self.local.load()
+
+    def close(self) -> None:
+        self.local.close()
+
+    def stream(self, prompt: Prompt, max_tokens: int) -> Generator[str, None, None]:
+        if self.server.up:
+            begun = False
+            try:
+                for piece in self.server.stream(prompt, max_tokens):
+                    begun = True
+                    yield piece
+                return
+            except ServerUnavailableError as exc:
+                self.server.mark_down(str(exc))
+                if begun:
+                    raise EngineSwitchedError(str(exc)) from exc
+        yield from self.local.stream(prompt, max_tokens)

@@ -1,0 +1,310 @@
+"""A site's inference server: a real `python -m llama_cpp.server` on loopback with the small model.
+
+Answers go through it while it answers in time (`engine: server`); when it is killed between answers or in
+the middle of one, stalls, is too slow to first byte, refuses the token, or the network is gone, the local
+model answers (`engine: local`) within the bound, and it returns to the server once it is back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from conftest import SMALL_MODEL, fieldmind_command
+
+QUESTION = "What torque for the cylinder head bolts?"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class LlamaServer:
+    """llama.cpp's own OpenAI-compatible server, as a site box runs it (here on loopback)."""
+
+    def __init__(self, model: Path, api_key: str | None = None) -> None:
+        self.model = model
+        self.port = _free_port()
+        self.api_key = api_key
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        command = [sys.executable, "-m", "llama_cpp.server", "--model", str(self.model), "--host", "127.0.0.1"]
+        command += ["--port", str(self.port), "--n_ctx", "2048", "--n_threads", "2"]
+        if self.api_key:
+            command += ["--api_key", self.api_key]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, "llama_cpp.server exited at start"
+            try:
+                if httpx.get(f"{self.url}/v1/models", headers=headers, timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise AssertionError("llama_cpp.server did not come up in 90 s")
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def small_model_path(models_dir: Path) -> Path:
+    from fieldmind.llm.catalog import Catalog
+
+    return Catalog(models_dir).resolve(SMALL_MODEL).path
+
+
+@pytest.fixture
+def llama_server(small_model_path: Path) -> Iterator[LlamaServer]:
+    server = LlamaServer(small_model_path)
+    server.start()
+    yield server
+    server.kill()
+
+
+def _services(home: Path, embedder: Any, url: str, **engine: Any) -> Any:
+    from fieldmind.services import Services
+    from fieldmind.settings import load_settings
+
+    settings = load_settings(
+        home,
+        model={"name": SMALL_MODEL},
+        engine={
+            "backend": "server",
+            "url": url,
+            "api": "completion",
+            "retry_s": 0.3,
+            "stall_s": 2.0,
+            "first_byte_ms": 3000,  # a server on the same 2 cores as the tests: generous, except where tested
+        }
+        | engine,
+    )
+    return Services(settings, embedder=embedder)
+
+
+def _events(home: Path) -> list[dict[str, Any]]:
+    path = home / "logs" / "engine.log"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_ask_answers_through_the_server_and_json_says_so(isolated_home: Path, llama_server: LlamaServer) -> None:
+    env = {**os.environ, "FIELDMIND_MODEL__NAME": SMALL_MODEL, "FIELDMIND_ENGINE__API": "completion"}
+    out = subprocess.run(
+        [*fieldmind_command(), "ask", "--json", "--engine-url", llama_server.url, QUESTION],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert out.returncode == 0, out.stderr
+    answer = json.loads(out.stdout)
+    assert answer["found"] is True and answer["engine"] == "server"
+    assert answer["model"] == llama_server.model.name  # the served model, not the local one
+    assert answer["timings"]["tokens"] > 0
+    used = [e for e in _events(isolated_home) if e["event"] == "answered"]
+    assert len(used) == 1 and used[0]["server"] == f"127.0.0.1:{llama_server.port}" and used[0]["sent_chars"] > 0
+    network = (isolated_home / "logs" / "network.log").read_text()
+    assert f"allowed 127.0.0.1:{llama_server.port}" in network or f"('127.0.0.1', {llama_server.port})" in network
+    assert "refused" not in network
+
+
+def test_killed_between_answers_the_local_model_answers_then_the_server_again(
+    tmp_path: Path, embedder: Any, llama_server: LlamaServer
+) -> None:
+    services = _services(tmp_path / "home", embedder, llama_server.url)
+    services.open_knowledge()
+    assistant = services.assistant()
+    assert assistant.ask(QUESTION).engine == "server"
+
+    llama_server.kill()
+    started = time.perf_counter()
+    answer = assistant.ask(QUESTION)
+    assert answer.engine == "local" and answer.model == SMALL_MODEL and answer.timings.tokens > 0
+    assert time.perf_counter() - started < 20  # the refused connection costs nothing; the local model answers
+    assert services.server is not None and not services.server.up
+    downs = [e for e in _events(tmp_path / "home") if e["event"] == "down"]
+    assert len(downs) == 1 and "connect" in downs[0]["reason"]
+
+    llama_server.start()  # same port: the background health check finds it again
+    deadline = time.monotonic() + 30
+    while not services.server.up and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert services.server.up, services.server.reason
+    assert assistant.ask(QUESTION).engine == "server"
+    assert [e["event"] for e in _events(tmp_path / "home")] == ["answered", "down", "back", "answered"]
+    services.close()
+
+
+def test_killed_in_the_middle_of_an_answer_the_local_model_writes_it_afresh(
+    tmp_path: Path, embedder: Any, llama_server: LlamaServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server is killed once its first words have arrived: the half-written answer is dropped and the
+    local model writes the whole of it."""
+    from fieldmind.answers import short
+    from fieldmind.llm.prompts import Prompt
+
+    counting = Prompt(messages=[], completion="Numbers from one to sixty: 1, 2, 3, 4, 5,", stops=[])
+    monkeypatch.setattr(short, "prompt", lambda question, quote: counting)  # a long answer, to cut in two
+    services = _services(tmp_path / "home", embedder, llama_server.url)
+    services.open_knowledge()
+    assistant = services.assistant()
+    pieces_seen = []
+
+    def kill_at_first_piece() -> bool:  # asked once before the short answer, then after each piece
+        pieces_seen.append(1)
+        if len(pieces_seen) == 2:
+            llama_server.kill()
+        return False
+
+    started = time.perf_counter()
+    answer = assistant.ask_stream(QUESTION, stop=kill_at_first_piece)
+    done = next(event for event in answer if type(event).__name__ == "AnswerDone").answer
+    assert done.engine == "local" and done.model == SMALL_MODEL
+    assert time.perf_counter() - started < 30
+    reasons = [e["reason"] for e in _events(tmp_path / "home") if e["event"] == "down"]
+    assert len(reasons) == 1 and "dropped" in reasons[0], reasons
+    # written afresh: the local model's answer alone, from its first token (greedy: the same numbers)
+    assert done.attempt.startswith("6, 7, 8"), done.attempt
+    assert done.timings.tokens > 10  # counted afresh, the local model's alone
+    services.close()
+
+
+def test_a_server_too_slow_to_first_byte_is_passed_over_within_the_bound(
+    tmp_path: Path, embedder: Any, llama_server: LlamaServer
+) -> None:
+    llama_server.process.send_signal(signal.SIGSTOP)  # type: ignore[union-attr]  # alive, accepting, silent
+    try:
+        services = _services(tmp_path / "home", embedder, llama_server.url, first_byte_ms=500)
+        services.open_knowledge()
+        assistant = services.assistant()
+        assistant.engine.load()  # type: ignore[union-attr]
+        answer = assistant.ask(QUESTION)
+        assert answer.engine == "local" and answer.timings.tokens > 0
+        assert answer.timings.first_token_ms is not None and answer.timings.quote_ms is not None
+        waited = answer.timings.first_token_ms - answer.timings.quote_ms
+        assert 500 <= waited < 500 + 3000, waited  # the bound, then the local model's own first token
+        downs = [e["reason"] for e in _events(tmp_path / "home") if e["event"] == "down"]
+        assert downs == ["no first token within 500 ms"]
+    finally:
+        llama_server.process.send_signal(signal.SIGCONT)  # type: ignore[union-attr]
+    services.close()
+
+
+def test_the_bearer_token_is_sent_and_never_written_down(tmp_path: Path, embedder: Any, small_model_path: Path) -> None:
+    server = LlamaServer(small_model_path, api_key="s3cret-site-token")
+    server.start()
+    try:
+        right = _services(tmp_path / "a", embedder, server.url, token="s3cret-site-token")
+        right.open_knowledge()
+        assert right.assistant().ask(QUESTION).engine == "server"
+        wrong = _services(tmp_path / "b", embedder, server.url, token="not-the-token")
+        wrong.open_knowledge()
+        refused = wrong.assistant().ask(QUESTION)
+        assert refused.engine == "local" and "HTTP 401" in wrong.server.reason
+        from fieldmind.doctor import report
+
+        doctor = json.dumps(report(right, measure=False))
+        for services in (right, wrong):
+            services.close()
+    finally:
+        server.kill()
+    written = "".join(p.read_text() for p in tmp_path.rglob("*.log")) + doctor
+    assert "s3cret" not in written and "not-the-token" not in written
+
+
+def test_doctor_shows_the_server_its_model_speed_and_what_travels(
+    isolated_home: Path, llama_server: LlamaServer
+) -> None:
+    env = {**os.environ, "FIELDMIND_ENGINE__API": "completion", "FIELDMIND_MODEL__NAME": SMALL_MODEL}
+    out = subprocess.run(
+        [*fieldmind_command(), "doctor", "--json", "--no-measure", "--engine-url", llama_server.url],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    server = data["inference_server"]
+    assert server["state"] == "up" and server["model"] == llama_server.model.name
+    assert server["round_trip_ms"] > 0 and server["tokens_per_s"] > 0 and server["first_token_ms"] > 0
+    assert "never a document" in server["what_travels"] and server["token"] == "none"
+    assert data["network_policy"]["allowed_endpoints"] == [f"127.0.0.1:{llama_server.port}"]
+
+
+SANDBOX = shutil.which("unshare") and subprocess.run(["unshare", "-n", "true"]).returncode == 0
+
+
+@pytest.mark.skipif(not SANDBOX, reason="needs unshare with a network namespace (root or user namespaces)")
+def test_with_no_network_at_all_the_local_model_answers_within_the_bound(isolated_home: Path) -> None:
+    env = {**os.environ, "FIELDMIND_MODEL__NAME": SMALL_MODEL, "FIELDMIND_ENGINE__API": "completion"}
+    out = subprocess.run(
+        ["unshare", "-n", *fieldmind_command(), "ask", "--json", "--engine-url", "http://10.20.30.40:8080", QUESTION],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert out.returncode == 0, out.stderr
+    answer = json.loads(out.stdout)
+    assert answer["found"] and answer["engine"] == "local" and answer["model"] == SMALL_MODEL
+    timings = answer["timings"]
+    assert timings["first_token_ms"] - timings["quote_ms"] < 800 + 3000
+
+
+async def test_the_status_bar_says_which_engine_answers_and_follows_the_server(
+    isolated_home: Path, embedder: Any, llama_server: LlamaServer
+) -> None:
+    """Site server up: "(site server)"; killed: the next answer is this laptop's and the bar says so; back: the
+    bar follows by itself (a background health check, the UI never waits on it)."""
+    from fakes import FakeScriptedEngine, services_factory
+    from fieldmind.settings import load_settings
+    from fieldmind.tui.app import FieldmindApp
+    from test_tui import ANSWER, ask, exchanges, wait_until
+
+    server = {"backend": "server", "url": llama_server.url, "api": "completion", "retry_s": 0.3, "first_byte_ms": 3000}
+    settings = load_settings(isolated_home, engine=server)
+    app = FieldmindApp(settings, services_factory(embedder, FakeScriptedEngine(ANSWER)))
+
+    def bar() -> str:
+        return str(app.screen.query_one("StatusBar").render())
+
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_until(pilot, lambda: app.state == "ready" and app.engine_state == "server")
+        assert f"{llama_server.model.name} (site server)" in bar()
+        await ask(pilot)
+        await wait_until(pilot, lambda: bool(exchanges(app)) and exchanges(app)[0].answer is not None)
+        assert exchanges(app)[0].answer.engine == "server"
+
+        llama_server.kill()
+        await ask(pilot)
+        await wait_until(pilot, lambda: len(exchanges(app)) == 2 and exchanges(app)[1].answer is not None)
+        answer = exchanges(app)[1].answer
+        assert answer.engine == "local" and answer.short_answer == "".join(ANSWER)
+        assert "fake-scripted (this laptop; site server unreachable)" in bar()
+
+        llama_server.start()
+        await wait_until(pilot, lambda: app.engine_state == "server")
+        assert f"{llama_server.model.name} (site server)" in bar()
