@@ -126,6 +126,80 @@ def decode_ratio(assistant: Any, question: str, tokens: int = 96) -> dict[str, A
     }
 
 
+def _loopback_server(model: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """llama.cpp's own OpenAI-compatible server on loopback, with `model` (what a site box would run)."""
+    import socket
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--n_ctx", "2048", "--n_threads", str(os.cpu_count() or 2)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if httpx.get(f"{url}/v1/models", timeout=1).status_code == 200:
+                return process, url
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("llama_cpp.server did not start (is the site-server extra installed?)")
+
+
+def server_path(home: Path, url: str | None) -> dict[str, Any]:
+    """The same questions and decode prompt through a site inference server (OpenAI API): first token and
+    tokens/s, next to the local figures. Without a URL, llama.cpp's server on loopback with the same model, so
+    the difference is what HTTP and server-sent events cost."""
+    from fieldmind.evaluation import load_items
+    from fieldmind.llm.prompts import Prompt
+    from fieldmind.services import Services
+    from fieldmind.settings import load_settings
+
+    engine = {"backend": "server", "first_byte_ms": 10_000}
+    settings = load_settings(home, demo_knowledge=False, engine=engine | {"url": url or "http://127.0.0.1:1"})
+    process = None
+    if url is None:
+        from fieldmind.llm.catalog import Catalog
+
+        process, url = _loopback_server(Catalog(settings.models_dir).resolve(settings.model.name).path)
+        settings = load_settings(home, demo_knowledge=False, engine=engine | {"url": url})
+    services = Services(settings)
+    try:
+        assistant = services.assistant()
+        items = load_items(EVAL / "qa.jsonl")
+        assistant.ask(items[0].question)  # warm-up: the server's KV cache of the fixed prefix
+        first_ms, answered_by = [], {"server": 0, "local": 0}
+        for item in items:
+            answer = assistant.ask(item.question)
+            if answer.timings.first_token_ms is not None:
+                first_ms.append(answer.timings.first_token_ms)
+                answered_by[answer.engine] += 1
+        passages = services.knowledge.search(items[0].question, 3)
+        text = "\n\n".join(p.text for p in passages)
+        user = f"Text:\n{text}\n\nQuestion: {items[0].question} Explain in detail, step by step."
+        messages = [{"role": "system", "content": "You are a helpful assistant."}, {"role": "user", "content": user}]
+        assert services.server is not None
+        stamps = [time.perf_counter() for _ in services.server.stream(Prompt(messages, user), 96)]
+        rate = (len(stamps) - 1) / (stamps[-1] - stamps[0]) if len(stamps) > 2 else 0.0
+        return {
+            "server": url if process is None else "llama_cpp.server on loopback, same model and threads",
+            "model": services.server.name,
+            "first_token_ms": {"p50": _pct(first_ms, 0.5), "p95": _pct(first_ms, 0.95), "questions": len(first_ms)},
+            "answered_by": answered_by,
+            "decode_tokens_per_s": round(rate, 1),
+            "method": "as first_token_ms and decode, through the server's OpenAI API (server-sent events)",
+        }
+    finally:
+        services.close()
+        if process is not None:
+            process.kill()
+            process.wait()
+
+
 def _render_prompt(llama: Any, messages: list[dict[str, str]]) -> str:
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
@@ -228,7 +302,7 @@ def scanned_ingest(work: Path) -> dict[str, Any]:
     return measure(work)
 
 
-def run(quick: bool = False) -> dict[str, Any]:
+def run(quick: bool = False, engine_url: str | None = None) -> dict[str, Any]:
     sys.path.insert(0, str(ROOT / "app"))
     from fieldmind.llm.catalog import total_ram_bytes
 
@@ -241,6 +315,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         home = Path(tmp) / "home"
         figures: dict[str, Any] = {"machine": machine}
         figures |= answering(home)
+        figures["server_path"] = server_path(home, engine_url)
         figures["startup"] = startup(Path(tmp) / "tui-home", home / "models")
         if not quick:
             figures["ingest"] = ingest(Path(tmp))
@@ -250,4 +325,5 @@ def run(quick: bool = False) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(run(quick="--quick" in sys.argv), indent=2))
+    url = next((arg.split("=", 1)[1] for arg in sys.argv if arg.startswith("--engine-url=")), None)
+    print(json.dumps(run(quick="--quick" in sys.argv, engine_url=url), indent=2))
