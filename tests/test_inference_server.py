@@ -136,7 +136,12 @@ def test_killed_between_answers_the_local_model_answers_then_the_server_again(
     services = _services(tmp_path / "home", embedder, llama_server.url)
     services.open_knowledge()
     assistant = services.assistant()
-    assert assistant.ask(QUESTION).engine == "server"
+    first = assistant.ask(QUESTION)
+    assert first.engine == "server"
+    from fieldmind.cards import card_for
+
+    card = card_for(first, services.knowledge)  # the work-order card says where the words were written
+    assert card.engine == "server" and f"{llama_server.model.name} (site server)" in card.render("md")
 
     llama_server.kill()
     started = time.perf_counter()

@@ -118,6 +118,7 @@ def test_an_answer_card_carries_every_field_from_its_source(writable_kb, tmp_pat
     for value in ("P-100 Service Manual", "`P100-SM`", "rev. C 2026-05-01", "page 2", card.file_sha256, "42 N.m"):
         assert value in markdown
     assert json.loads(card.render("json"))["revision"] == "C"
+    assert (card.model, card.engine) == (answer.model, answer.engine) and "(site server)" not in markdown
 
 
 def _pack(revision: str, effective: str, torque: str, extra: dict[str, str] | None = None) -> dict[str, str]:

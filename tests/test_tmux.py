@@ -54,8 +54,13 @@ def test_launch_to_a_cited_answer_in_tmux(isolated_home: Path, models_dir: Path)
         assert "qwen2.5-coder-0.5b" in screen  # the status bar names the model
         assert painted < 10  # a generous bound here; bench/ measures start-up precisely
         subprocess.run(["tmux", "send-keys", "-t", session, "C-g"], check=True)  # the quoted page as a picture
-        picture = _wait_for(session, lambda s: "page 7 of 10" in s and "marks" in s, timeout=30)
-        assert sum(picture.count(c) for c in "▀▄") > 500  # drawn in half blocks: tmux passes no graphics here
+
+        def blocks(screen: str) -> int:
+            return sum(screen.count(c) for c in "▀▄")
+
+        # drawn in half blocks (tmux passes no graphics here), in a worker: waited for, not sampled once
+        picture = _wait_for(session, lambda s: "page 7 of 10" in s and "marks" in s and blocks(s) > 500, timeout=30)
+        assert blocks(picture) > 500
         subprocess.run(["tmux", "send-keys", "-t", session, "Escape"], check=True)
         _wait_for(session, lambda s: "page 7 of 10" not in s, timeout=15)
         subprocess.run(["tmux", "send-keys", "-t", session, "C-q"], check=True)

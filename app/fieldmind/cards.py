@@ -40,6 +40,8 @@ class AnswerCard:
     file_sha256: str
     model: str
     time: str
+    engine: str = "local"
+    """Where the model ran: "local", or "server" (a site's inference server)."""
     fieldmind: str = __version__
 
     def to_json(self) -> dict[str, Any]:
@@ -67,7 +69,7 @@ class AnswerCard:
             lines.append(f"| Publisher key | `{self.publisher_key}` |")
         lines += [
             f"| File sha256 | `{self.file_sha256}` |",
-            f"| Model | {self.model or '—'} |",
+            f"| Model | {self.model or '—'}{' (site server)' if self.engine == 'server' else ''} |",
             f"| Time | {self.time} |",
             f"| Fieldmind | {self.fieldmind} |",
             "",
@@ -109,5 +111,6 @@ def card_for(answer: Answer, knowledge: KnowledgeBase, when: datetime | None = N
         publisher_key=key,
         file_sha256=record.sha256,
         model=answer.model,
+        engine=answer.engine,
         time=(when or datetime.now().astimezone()).isoformat(timespec="seconds"),
     )
