@@ -188,8 +188,10 @@ def test_killed_in_the_middle_of_an_answer_the_local_model_writes_it_afresh(
     done = next(event for event in answer if type(event).__name__ == "AnswerDone").answer
     assert done.engine == "local" and done.model == SMALL_MODEL
     assert time.perf_counter() - started < 30
-    reasons = [e["reason"] for e in _events(tmp_path / "home") if e["event"] == "down"]
+    events = _events(tmp_path / "home")
+    reasons = [e["reason"] for e in events if e["event"] == "down"]
     assert len(reasons) == 1 and "dropped" in reasons[0], reasons
+    assert [(e["event"], e.get("ended")) for e in events] == [("answered", "dropped"), ("down", None)]
     # written afresh: the local model's answer alone, from its first token (greedy: the same numbers)
     assert done.attempt.startswith("6, 7, 8"), done.attempt
     assert done.timings.tokens > 10  # counted afresh, the local model's alone
@@ -313,3 +315,30 @@ async def test_the_status_bar_says_which_engine_answers_and_follows_the_server(
         llama_server.start()
         await wait_until(pilot, lambda: app.engine_state == "server")
         assert f"{llama_server.model.name} (site server)" in bar()
+
+
+def test_stop_ends_a_server_answer_and_the_server_stays_in_use(
+    tmp_path: Path, embedder: Any, llama_server: LlamaServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Esc in the app (the pipeline's `stop`) ends the server's stream as it ends the local model's: the answer
+    is marked stopped after the words already in, and the server is not taken for down."""
+    from fieldmind.answers import short
+    from fieldmind.llm.prompts import Prompt
+
+    counting = Prompt(messages=[], completion="Numbers from one to sixty: 1, 2, 3, 4, 5,", stops=[])
+    monkeypatch.setattr(short, "prompt", lambda question, quote: counting)
+    services = _services(tmp_path / "home", embedder, llama_server.url)
+    services.open_knowledge()
+    asked = []
+
+    def stop_after_three_pieces() -> bool:  # asked once before the short answer, then after each piece
+        asked.append(1)
+        return len(asked) > 3
+
+    events = services.assistant().ask_stream(QUESTION, stop=stop_after_three_pieces)
+    answer = next(event for event in events if type(event).__name__ == "AnswerDone").answer
+    assert answer.stopped and answer.engine == "server" and answer.timings.tokens == 3
+    assert services.server.up
+    assert [(e["event"], e["ended"]) for e in _events(tmp_path / "home")] == [("answered", "stopped")]
+    assert services.assistant().ask(QUESTION).engine == "server"  # the next answer: the server again
+    services.close()

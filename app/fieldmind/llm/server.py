@@ -161,24 +161,30 @@ class InferenceServer:
         )
         deadline = time.monotonic() + self.settings.first_byte_ms / 1000
         reader.start()
-        first = True
+        first, ended = True, "stopped"
         try:
             while True:
                 wait = deadline - time.monotonic() if first else self.settings.stall_s
                 try:
                     kind, value = pieces.get(timeout=max(wait, 0.001))
                 except queue.Empty:
+                    ended = "dropped"
                     late = f"no first token within {self.settings.first_byte_ms:.0f} ms"
                     raise ServerUnavailableError(late if first else f"silent for {self.settings.stall_s:g} s") from None
                 if kind == "error":
+                    ended = "dropped"
                     raise ServerUnavailableError(value)
                 if kind == "done":
-                    self.log("answered", model=self.model, sent_chars=len(json.dumps(body, ensure_ascii=False)))
+                    ended = "done"
                     return
                 first = False
                 yield value
         finally:
             cancelled.set()
+            if ended == "done" or not first:  # the server wrote (some of) an answer: say so
+                chat = self.settings.api == "chat"
+                sent = sum(len(m["content"]) for m in prompt.messages) if chat else len(prompt.completion)
+                self.log("answered", model=self.model, sent_chars=sent, ended=ended)
 
     def _read(
         self, path: str, body: dict[str, Any], out: queue.Queue[tuple[str, str]], cancelled: threading.Event
