@@ -190,8 +190,6 @@ class InferenceServer:
         self, path: str, body: dict[str, Any], out: queue.Queue[tuple[str, str]], cancelled: threading.Event
     ) -> None:
         """In a thread: the server-sent events of one answer, into `out` as ("piece"|"done"|"error", text)."""
-        import httpx
-
         try:
             with self._http().stream("POST", self.url + path, json=body, timeout=self._timeout()) as response:
                 if response.status_code != 200:
@@ -215,7 +213,7 @@ class InferenceServer:
                     if piece:
                         out.put(("piece", str(piece)))
                 out.put(("error", "the server ended the answer without finishing it"))
-        except (httpx.HTTPError, OSError, ValueError, AttributeError) as exc:
+        except Exception as exc:  # a thread's end: whatever went wrong (the client closed under it too) is the answer's
             out.put(("error", _describe(exc)))
 
     def probe(self) -> dict[str, Any]:
