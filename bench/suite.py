@@ -83,22 +83,26 @@ def answering(home: Path) -> dict[str, Any]:
     }
 
 
+def decode_messages(knowledge: Any, question: str) -> list[dict[str, str]]:
+    """A prompt that makes the model write long (decode speed): three passages and a question asking for detail."""
+    text = "\n\n".join(p.text for p in knowledge.search(question, 3))
+    return [
+        {"role": "system", "content": "You are a helpful assistant."},
+        {"role": "user", "content": f"Text:\n{text}\n\nQuestion: {question} Explain in detail, step by step."},
+    ]
+
+
+def rate(stamps: list[float]) -> float:
+    """Tokens a second after the first, from each token's arrival time."""
+    return (len(stamps) - 1) / (stamps[-1] - stamps[0]) if len(stamps) > 2 else 0.0
+
+
 def decode_ratio(assistant: Any, question: str, tokens: int = 96) -> dict[str, Any]:
     """Decode tokens/s through Fieldmind's engine vs the raw llama-cpp-python loop, same prompt and model."""
     from fieldmind.llm.prompts import Prompt
 
-    passages = assistant.knowledge.search(question, 3)
     engine = assistant.engine
-    text = "\n\n".join(p.text for p in passages)
-    long_question = question + " Explain in detail, step by step."
-    messages = [
-        {"role": "system", "content": "You are a helpful assistant."},
-        {"role": "user", "content": f"Text:\n{text}\n\nQuestion: {long_question}"},
-    ]
-
-    def rate(stamps: list[float]) -> float:
-        return (len(stamps) - 1) / (stamps[-1] - stamps[0]) if len(stamps) > 2 else 0.0
-
+    messages = decode_messages(assistant.knowledge, question)
     ours: list[float] = []
     for _ in engine.stream(Prompt(messages=messages, completion=messages[-1]["content"]), tokens):
         ours.append(time.perf_counter())
@@ -178,19 +182,16 @@ def server_path(home: Path, url: str | None) -> dict[str, Any]:
             if answer.timings.first_token_ms is not None:
                 first_ms.append(answer.timings.first_token_ms)
                 answered_by[answer.engine] += 1
-        passages = services.knowledge.search(items[0].question, 3)
-        text = "\n\n".join(p.text for p in passages)
-        user = f"Text:\n{text}\n\nQuestion: {items[0].question} Explain in detail, step by step."
-        messages = [{"role": "system", "content": "You are a helpful assistant."}, {"role": "user", "content": user}]
+        messages = decode_messages(services.knowledge, items[0].question)
         assert services.server is not None
-        stamps = [time.perf_counter() for _ in services.server.stream(Prompt(messages, user), 96)]
-        rate = (len(stamps) - 1) / (stamps[-1] - stamps[0]) if len(stamps) > 2 else 0.0
+        prompt = Prompt(messages, messages[-1]["content"])
+        stamps = [time.perf_counter() for _ in services.server.stream(prompt, 96)]
         return {
             "server": url if process is None else "llama_cpp.server on loopback, same model and threads",
             "model": services.server.name,
             "first_token_ms": {"p50": _pct(first_ms, 0.5), "p95": _pct(first_ms, 0.95), "questions": len(first_ms)},
             "answered_by": answered_by,
-            "decode_tokens_per_s": round(rate, 1),
+            "decode_tokens_per_s": round(rate(stamps), 1),
             "method": "as first_token_ms and decode, through the server's OpenAI API (server-sent events)",
         }
     finally:

@@ -104,22 +104,22 @@ def _services(home: Path, embedder: Any, url: str, **engine: Any) -> Any:
     return Services(settings, embedder=embedder)
 
 
+def _fieldmind_json(*args: str, prefix: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Run the `fieldmind` command (small model, completion API) and return its JSON; fails on a non-zero exit."""
+    env = {**os.environ, "FIELDMIND_MODEL__NAME": SMALL_MODEL, "FIELDMIND_ENGINE__API": "completion"}
+    out = subprocess.run([*prefix, *fieldmind_command(), *args], capture_output=True, text=True, timeout=300, env=env)
+    assert out.returncode == 0, out.stderr
+    result: dict[str, Any] = json.loads(out.stdout)
+    return result
+
+
 def _events(home: Path) -> list[dict[str, Any]]:
     path = home / "logs" / "engine.log"
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
 def test_ask_answers_through_the_server_and_json_says_so(isolated_home: Path, llama_server: LlamaServer) -> None:
-    env = {**os.environ, "FIELDMIND_MODEL__NAME": SMALL_MODEL, "FIELDMIND_ENGINE__API": "completion"}
-    out = subprocess.run(
-        [*fieldmind_command(), "ask", "--json", "--engine-url", llama_server.url, QUESTION],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
-    assert out.returncode == 0, out.stderr
-    answer = json.loads(out.stdout)
+    answer = _fieldmind_json("ask", "--json", "--engine-url", llama_server.url, QUESTION)
     assert answer["found"] is True and answer["engine"] == "server"
     assert answer["model"] == llama_server.model.name  # the served model, not the local one
     assert answer["timings"]["tokens"] > 0
@@ -244,16 +244,7 @@ def test_the_bearer_token_is_sent_and_never_written_down(tmp_path: Path, embedde
 def test_doctor_shows_the_server_its_model_speed_and_what_travels(
     isolated_home: Path, llama_server: LlamaServer
 ) -> None:
-    env = {**os.environ, "FIELDMIND_ENGINE__API": "completion", "FIELDMIND_MODEL__NAME": SMALL_MODEL}
-    out = subprocess.run(
-        [*fieldmind_command(), "doctor", "--json", "--no-measure", "--engine-url", llama_server.url],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
-    assert out.returncode == 0, out.stderr
-    data = json.loads(out.stdout)
+    data = _fieldmind_json("doctor", "--json", "--no-measure", "--engine-url", llama_server.url)
     server = data["inference_server"]
     assert server["state"] == "up" and server["model"] == llama_server.model.name
     assert server["round_trip_ms"] > 0 and server["tokens_per_s"] > 0 and server["first_token_ms"] > 0
@@ -266,16 +257,8 @@ SANDBOX = shutil.which("unshare") and subprocess.run(["unshare", "-n", "true"]).
 
 @pytest.mark.skipif(not SANDBOX, reason="needs unshare with a network namespace (root or user namespaces)")
 def test_with_no_network_at_all_the_local_model_answers_within_the_bound(isolated_home: Path) -> None:
-    env = {**os.environ, "FIELDMIND_MODEL__NAME": SMALL_MODEL, "FIELDMIND_ENGINE__API": "completion"}
-    out = subprocess.run(
-        ["unshare", "-n", *fieldmind_command(), "ask", "--json", "--engine-url", "http://10.20.30.40:8080", QUESTION],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
-    assert out.returncode == 0, out.stderr
-    answer = json.loads(out.stdout)
+    unreachable = "http://10.20.30.40:8080"
+    answer = _fieldmind_json("ask", "--json", "--engine-url", unreachable, QUESTION, prefix=("unshare", "-n"))
     assert answer["found"] and answer["engine"] == "local" and answer["model"] == SMALL_MODEL
     timings = answer["timings"]
     assert timings["first_token_ms"] - timings["quote_ms"] < 800 + 3000

@@ -207,6 +207,11 @@ def load_settings(home: str | os.PathLike[str] | None = None, **overrides: Any) 
         raise FieldmindError(_explain(exc, home_path / CONFIG_FILE)) from exc
 
 
+def server_engine(url: str | None) -> dict[str, Any]:
+    """The settings overrides for `--engine-url URL` (none without a URL)."""
+    return {"engine": {"backend": "server", "url": url}} if url else {}
+
+
 def _explain(error: ValidationError, path: Path) -> str:
     """Which key in which file (or variable) is wrong, and why: one line a problem."""
     problems = []

@@ -43,8 +43,9 @@ def engine_overrides(engine_url: str | None) -> dict[str, Any]:
     """Settings overrides for `--engine-url` (this command's, else the group's)."""
     ctx = click.get_current_context(silent=True)
     root = ctx.find_root() if ctx is not None else None
-    url = engine_url or (root.params.get("engine_url") if root is not None else None)
-    return {"engine": {"backend": "server", "url": url}} if url else {}
+    from fieldmind.settings import server_engine
+
+    return server_engine(engine_url or (root.params.get("engine_url") if root is not None else None))
 
 
 def json_option(func: F) -> F:

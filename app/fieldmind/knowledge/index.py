@@ -68,7 +68,6 @@ class KnowledgeBase:
         self._allowed_cache: dict[tuple[Any, ...], tuple[tuple[Any, ...], Allowed | None]] = {}
         self.recogniser = Recogniser(index_dir / "ocr-cache") if self.settings.ocr else None
         """Reads scanned pages; its cache (by file hash and page) outlives generations, so nothing is read twice."""
-        single_threaded_numpy()
         self._lock = threading.RLock()
         """One connection serves all threads (TUI workers, folder watchers): one operation at a time."""
 
@@ -366,6 +365,7 @@ class KnowledgeBase:
         with self._lock:
             if self._store().counts()["chunks"] == 0:
                 return []
+        single_threaded_numpy()  # once per process, on the first search: commands that never search skip numpy
         vector = self.question_vector(question)
         with self._lock:
             allowed = self._allowed(scope, all_revisions)

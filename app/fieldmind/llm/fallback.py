@@ -24,7 +24,7 @@ class FallbackEngine:
     def __init__(self, server: InferenceServer, local: Engine) -> None:
         self.server = server
         self.local = local
-        self.model = local.model
+        """Owned by `Services`, which loads, swaps and closes it; this only asks it to answer."""
 
     @property
     def backend(self) -> str:
@@ -36,15 +36,9 @@ class FallbackEngine:
     def name(self) -> str:
         return self.server.name if self.backend == "server" else self.local.name
 
-    @property
-    def loaded(self) -> bool:
-        return self.local.loaded
-
     def load(self) -> None:
+        """Load the local model now, so a fallback never waits for it."""
         self.local.load()
-
-    def close(self) -> None:
-        self.local.close()
 
     def stream(self, prompt: Prompt, max_tokens: int) -> Generator[str, None, None]:
         if self.server.up:
