@@ -325,3 +325,24 @@ def test_stop_ends_a_server_answer_and_the_server_stays_in_use(
     assert [(e["event"], e["ended"]) for e in _events(tmp_path / "home")] == [("answered", "stopped")]
     assert services.assistant().ask(QUESTION).engine == "server"  # the next answer: the server again
     services.close()
+
+
+def test_a_bad_server_setting_is_one_clear_error(isolated_home: Path) -> None:
+    """Not an http(s) URL, or a server backend with no URL: one line naming the setting, no traceback."""
+    bad_url = subprocess.run(
+        [*fieldmind_command(), "ask", "--engine-url", "ftp://site-box/models", QUESTION],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert bad_url.returncode == 1 and "Traceback" not in bad_url.stderr
+    assert "engine.url" in bad_url.stderr and "must start with http:// or https://" in bad_url.stderr
+    no_url = subprocess.run(
+        [*fieldmind_command(), "ask", QUESTION],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "FIELDMIND_ENGINE__BACKEND": "server"},
+    )
+    assert no_url.returncode == 1 and "Traceback" not in no_url.stderr
+    assert "engine.url is not set" in no_url.stderr and "--engine-url" in no_url.stderr
