@@ -1,6 +1,6 @@
 """Fit and report the evidence chooser's not-found threshold on real manuals, without the model.
 
-    python bench/answers.py [--json] [--fit] [--calibrate shared-set,apcupsd,demo] [--held-out avrdude]
+    python bench/answers.py [--json] [--fit] [--calibrate shared-set,apcupsd,demo] [--held-out avrdude,nut]
 
 For every question of each set (tests/data/<set>/qa.jsonl over the manuals beside it) it retrieves the
 passages and scores the candidate windows once, then evaluates thresholds: a question is *right* when the
@@ -32,7 +32,7 @@ from fieldmind.evaluation import EvalItem, answer_is_right, load_items  # noqa: 
 DATA = ROOT / "tests" / "data"
 WRONG_COST = 2
 """How many right answers one confident wrong answer cancels, when choosing the threshold."""
-THRESHOLDS = [round(0.5 + x * 0.025, 3) for x in range(25)]
+THRESHOLDS = [round(0.5 + x * 0.025, 3) for x in range(41)]
 
 
 @dataclass
@@ -106,14 +106,25 @@ def tally(rows: list[Scored], weights: choose.Weights) -> dict[str, Any]:
     }
 
 
+MARGINS = (0.25, 0.5, 0.75)
+COVERAGES = (0.0, 0.2, 0.4)
+
+
 def fit(rows: list[Scored]) -> choose.Weights:
-    """The threshold that does best on `rows`: right answers less WRONG_COST per wrong one (ties: higher)."""
+    """The confidence's weights (lead, coverage) and threshold that do best on `rows`: right answers less
+    WRONG_COST per wrong one (ties: the higher threshold, then the smaller weights)."""
 
-    def value(threshold: float) -> tuple[int, float]:
-        t = tally(rows, replace(choose.WEIGHTS, threshold=threshold))
-        return t["right"] - WRONG_COST * t["wrong"], threshold
+    def value(weights: choose.Weights) -> tuple[int, float, float, float]:
+        t = tally(rows, weights)
+        return t["right"] - WRONG_COST * t["wrong"], weights.threshold, -weights.margin, -weights.coverage
 
-    return replace(choose.WEIGHTS, threshold=max(THRESHOLDS, key=value))
+    grid = [
+        replace(choose.WEIGHTS, margin=m, coverage=c, threshold=t)
+        for m in MARGINS
+        for c in COVERAGES
+        for t in THRESHOLDS
+    ]
+    return max(grid, key=value)
 
 
 def curve(rows: list[Scored]) -> list[dict[str, Any]]:
@@ -128,7 +139,7 @@ def curve(rows: list[Scored]) -> list[dict[str, Any]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--calibrate", default="shared-set,apcupsd,demo")
-    parser.add_argument("--held-out", default="avrdude")
+    parser.add_argument("--held-out", default="avrdude,nut")
     parser.add_argument(
         "--cache", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "fieldmind-bench-answers"
     )

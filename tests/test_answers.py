@@ -197,3 +197,28 @@ def test_the_held_out_manual_answers_from_its_own_sentences(writable_kb) -> None
         assert answer.quote.section  # HTML has no pages: the section says where
     for qid in ("U23", "U25"):
         assert not assistant.ask(items[qid]["question"]).found, qid
+
+
+def test_the_section_path_tells_apart_lines_that_do_not_name_their_subject(writable_kb, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Manuals state a value under a heading that names what it is for ("Exhaust manifold" over "Tighten the
+    bolts to 45 N·m."): the lines alone are alike, their section's path is what tells them apart."""
+    parts = {
+        "Fuel injector clamp": "30",
+        "Exhaust manifold": "45",
+        "Water pump housing": "12",
+        "Rocker cover": "8",
+        "Flywheel": "110",
+    }
+    body = "\n\n".join(
+        f"## {name}\n\nClean the threads and fit new washers.\nTighten the bolts to {torque} N·m in a cross pattern."
+        for name, torque in parts.items()
+    )
+    manual = tmp_path / "torques.md"
+    manual.write_text(f"# Service torques\n\n{body}\n", encoding="utf-8")
+    writable_kb.ingest([manual])
+    assistant = Assistant(writable_kb, None)
+    for name, torque in parts.items():
+        question = f"What torque for the {name.lower()} bolts?"
+        best = assistant.evidence(question, writable_kb.search(question, 5))[0]
+        assert f"{torque} N·m" in best.text, (name, best.text)
+        assert best.passage.section and name in best.passage.section
