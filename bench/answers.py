@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "app"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from fieldmind.answers import choose  # noqa: E402
+from fieldmind.answers import choose, terms  # noqa: E402
 from fieldmind.answers.quote import closest_lines, select  # noqa: E402
 from fieldmind.evaluation import EvalItem, answer_is_right, load_items  # noqa: E402
 
@@ -62,7 +62,7 @@ def prepare(sets: list[str], cache: Path, k: int) -> list[Scored]:
         for item in load_items(folder / "qa.jsonl"):
             passages = kb.search(item.question, k)
             windows = assistant.evidence(item.question, passages) if passages else []
-            absent = len(kb.absent_terms(choose.topic_terms(item.question)))
+            absent = len(kb.absent_terms(terms.topic_terms(item.question)))
             out.append(Scored(item, name, windows, absent))
         kb.close()
     return out

@@ -15,7 +15,7 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from fieldmind.answers import choose, short
+from fieldmind.answers import choose, short, terms
 from fieldmind.answers.check import facts_supported
 from fieldmind.answers.quote import Quote, closest_lines, differing, select
 from fieldmind.knowledge.context import PageContext
@@ -222,7 +222,7 @@ class Assistant:
         yield SourcesReady(passages)
 
         ranked = self.evidence(question, passages) if passages else []
-        absent = self.knowledge.absent_terms(choose.topic_terms(question)) if ranked else []
+        absent = self.knowledge.absent_terms(terms.topic_terms(question)) if ranked else []
         sure = choose.confidence(ranked, len(absent), self.weights)
         answer.quote = select(ranked, sure, self.weights)
         answer.closest = closest_lines(ranked, sure, self.weights)

@@ -1,0 +1,130 @@
+"""The question's terms, and how candidate texts hold them: BM25 among the candidates, word pairs, coverage,
+exact identifiers, whether a number is asked for. SQLite FTS5 (Porter stemming) does the matching, so
+"changing" holds "change" without a stemmer of our own.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Sequence
+from itertools import pairwise
+
+from fieldmind.knowledge.retrieve import STOPWORDS
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+DIGIT = re.compile(r"\d")
+_ASKS_NUMBER = re.compile(
+    r"\b(?:how (?:many|much|long|often|far|big|large|high|low|hot|cold|soon|fast|old|dark|tight)|what (?:is the )?"
+    r"(?:size|torque|temperature|pressure|voltage|current|capacity|number|port|value|interval|limit|maximum|"
+    r"minimum|default|percentage|rating|speed|time|weight|length|width|height|gap|clearance|range)|which (?:port|"
+    r"value|number|size|version)|at what|default|maximum|minimum|max\b|min\b|interval|torque|pressure|voltage|"
+    r"capacity|part number|threshold)",
+    re.IGNORECASE,
+)
+
+
+_IDENTIFIER = re.compile(
+    r"(?<![\w-])(?:--?[a-z][\w-]*|\\[A-Za-z]+|[A-Za-z]+(?:::[A-Za-z]+)+|(?=[\w./-]*\d)(?=[\w./-]*[A-Za-z])"
+    r"[A-Za-z0-9][\w./-]*[A-Za-z0-9]|[A-Z][A-Z0-9_]{3,}|[a-z]+[A-Z]\w*)(?![\w-])"
+)
+
+
+def question_identifiers(question: str) -> list[str]:
+    """What the question names exactly: codes, part numbers, options, directives (`E05`, `NW-FF-0875`,
+    `--seuil-up`, `BATTERYLEVEL`, `Email::Address`). A window that lacks one is about something else."""
+    return list(dict.fromkeys(m.group(0).rstrip(".") for m in _IDENTIFIER.finditer(question)))
+
+
+def _fold(text: str) -> str:
+    return re.sub(r"[^\w]+", " ", text).strip().casefold()
+
+
+def holds_identifiers(question: str, text: str) -> float:
+    """Share of the question's identifiers found in the text (1.0 when it names none)."""
+    names = question_identifiers(question)
+    if not names:
+        return 1.0
+    folded = f" {_fold(text)} "
+    return sum(f" {_fold(n)} " in folded for n in names) / len(names)
+
+
+def asks_for_number(question: str) -> bool:
+    """Questions whose answer is a quantity, a setting or a part number: a stretch without digits rarely answers."""
+    return bool(_ASKS_NUMBER.search(question))
+
+
+def content_terms(question: str) -> list[str]:
+    words = [w.lower() for w in _WORD.findall(question)]
+    return list(dict.fromkeys(w for w in words if w not in STOPWORDS and (len(w) > 1 or w.isdigit())))
+
+
+def question_phrases(question: str) -> list[str]:
+    """Pairs of words next to each other in the question, stop words aside ("oil change", "change interval")."""
+    words = [w.lower() for w in _WORD.findall(question)]
+    pairs = pairwise(words)
+    return list(dict.fromkeys(f"{a} {b}" for a, b in pairs if a not in STOPWORDS and b not in STOPWORDS))
+
+
+def _candidates_table(texts: Sequence[str]) -> sqlite3.Connection:
+    """The candidates as an in-memory FTS5 table `u` (Porter stemming), row i being texts[i]."""
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE VIRTUAL TABLE u USING fts5(text, tokenize='porter unicode61 remove_diacritics 2')")
+    db.executemany("INSERT INTO u(rowid, text) VALUES (?, ?)", list(enumerate(texts)))
+    return db
+
+
+def _phrase(term: str) -> str:
+    return '"' + term.replace('"', "") + '"'
+
+
+def keyword_scores(question: str, texts: Sequence[str], phrases: bool = False) -> list[float]:
+    """BM25 of the question's terms (or its word pairs, as phrases) in each text, among these texts (FTS5,
+    Porter stemming), max-normalised."""
+    terms = question_phrases(question) if phrases else content_terms(question)
+    if not terms or not texts:
+        return [0.0] * len(texts)
+    db = _candidates_table(texts)
+    try:
+        match = " OR ".join(_phrase(t) for t in terms)
+        rows = db.execute("SELECT rowid, -bm25(u) FROM u WHERE u MATCH ?", (match,)).fetchall()
+    except sqlite3.OperationalError:
+        return [0.0] * len(texts)
+    finally:
+        db.close()
+    scores = [0.0] * len(texts)
+    top = max((float(s) for _, s in rows), default=0.0)
+    for rowid, score in rows:
+        scores[int(rowid)] = float(score) / top if top > 0 else 0.0
+    return scores
+
+
+def term_coverage(question: str, texts: Sequence[str]) -> list[float]:
+    """Share of the question's topic terms each text holds, matched as SQLite FTS5's Porter stemmer does
+    ("changing" holds "change")."""
+    terms = topic_terms(question)
+    if not terms or not texts:
+        return [0.0] * len(texts)
+    db = _candidates_table(texts)
+    counts = [0] * len(texts)
+    try:
+        for term in terms:
+            for (rowid,) in db.execute("SELECT rowid FROM u WHERE u MATCH ?", (_phrase(term),)):
+                counts[int(rowid)] += 1
+    except sqlite3.OperationalError:
+        return [0.0] * len(texts)
+    finally:
+        db.close()
+    return [c / len(terms) for c in counts]
+
+
+QUESTION_WORDS = frozenset(
+    "much many long soon often take takes big bigger small kind sort thing things work works able still every "
+    "anything something happen happens go goes put".split()
+)
+"""Words of how a question is asked ("how much", "how soon"), not of what it is about."""
+
+
+def topic_terms(question: str) -> list[str]:
+    """The content terms that say what the question is about."""
+    return [t for t in content_terms(question) if t not in QUESTION_WORDS]
