@@ -32,8 +32,7 @@ from fieldmind.answers.terms import (
     DIGIT,
     asks_for_number,
     holds_identifiers,
-    keyword_scores,
-    term_coverage,
+    match_terms,
 )
 from fieldmind.answers.units import Span, split_units
 from fieldmind.knowledge.context import PageContext
@@ -196,9 +195,8 @@ def score_units(question: str, units: Sequence[Unit], weights: Weights = WEIGHTS
     from dataclasses import replace
 
     texts = [u.embedding_text() for u in units]
-    keywords = keyword_scores(question, texts)
-    phrases = keyword_scores(question, texts, phrases=True)
-    scored = [replace(u, keyword=k, phrase=p) for u, k, p in zip(units, keywords, phrases, strict=True)]
+    matches = match_terms(question, texts)
+    scored = [replace(u, keyword=k, phrase=p) for u, k, p in zip(units, matches.keyword, matches.phrase, strict=True)]
     return sorted(scored, key=lambda u: unit_score(u, weights), reverse=True)
 
 
@@ -289,13 +287,11 @@ def score(
     drafts = [Window(units=w) for w in spans]
     texts = [w.scoring_text() for w in drafts]
     similarities = _similarities(question_vector, texts, encode)
-    keywords = keyword_scores(question, texts)
-    phrases = keyword_scores(question, texts, phrases=True)
-    coverages = term_coverage(question, texts)
+    matches = match_terms(question, texts, coverage=True)
     wants_number = asks_for_number(question)
     scored = []
     for draft, similarity, keyword, phrase, coverage in zip(
-        drafts, similarities, keywords, phrases, coverages, strict=True
+        drafts, similarities, matches.keyword, matches.phrase, matches.coverage, strict=True
     ):
         numeric = wants_number and bool(DIGIT.search(draft.text))
         named = holds_identifiers(question, draft.embedding_text())

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass
 from itertools import pairwise
 
 from fieldmind.knowledge.retrieve import STOPWORDS
@@ -66,55 +67,63 @@ def question_phrases(question: str) -> list[str]:
     return list(dict.fromkeys(f"{a} {b}" for a, b in pairs if a not in STOPWORDS and b not in STOPWORDS))
 
 
-def _candidates_table(texts: Sequence[str]) -> sqlite3.Connection:
-    """The candidates as an in-memory FTS5 table `u` (Porter stemming), row i being texts[i]."""
+@dataclass(frozen=True)
+class TermMatches:
+    """How each candidate text holds the question's terms."""
+
+    keyword: list[float]
+    """BM25 of the question's terms in each text, among these texts, max-normalised."""
+    phrase: list[float]
+    """The same for the question's word pairs, as phrases."""
+    coverage: list[float]
+    """Share of the question's topic terms each text holds (empty unless asked for)."""
+
+
+def match_terms(question: str, texts: Sequence[str], coverage: bool = False) -> TermMatches:
+    """The question's terms, word pairs and (with `coverage`) topic terms in each text: one in-memory FTS5
+    table of the candidates (Porter stemming, so "changing" holds "change") answers all three."""
     db = sqlite3.connect(":memory:")
-    db.execute("CREATE VIRTUAL TABLE u USING fts5(text, tokenize='porter unicode61 remove_diacritics 2')")
-    db.executemany("INSERT INTO u(rowid, text) VALUES (?, ?)", list(enumerate(texts)))
-    return db
+    try:
+        db.execute("CREATE VIRTUAL TABLE u USING fts5(text, tokenize='porter unicode61 remove_diacritics 2')")
+        db.executemany("INSERT INTO u(rowid, text) VALUES (?, ?)", list(enumerate(texts)))
+        return TermMatches(
+            keyword=_bm25(db, content_terms(question), len(texts)),
+            phrase=_bm25(db, question_phrases(question), len(texts)),
+            coverage=_coverage(db, topic_terms(question), len(texts)) if coverage else [],
+        )
+    finally:
+        db.close()
 
 
 def _phrase(term: str) -> str:
     return '"' + term.replace('"', "") + '"'
 
 
-def keyword_scores(question: str, texts: Sequence[str], phrases: bool = False) -> list[float]:
-    """BM25 of the question's terms (or its word pairs, as phrases) in each text, among these texts (FTS5,
-    Porter stemming), max-normalised."""
-    terms = question_phrases(question) if phrases else content_terms(question)
-    if not terms or not texts:
-        return [0.0] * len(texts)
-    db = _candidates_table(texts)
+def _bm25(db: sqlite3.Connection, terms: list[str], count: int) -> list[float]:
+    scores = [0.0] * count
+    if not terms or not count:
+        return scores
     try:
         match = " OR ".join(_phrase(t) for t in terms)
         rows = db.execute("SELECT rowid, -bm25(u) FROM u WHERE u MATCH ?", (match,)).fetchall()
     except sqlite3.OperationalError:
-        return [0.0] * len(texts)
-    finally:
-        db.close()
-    scores = [0.0] * len(texts)
+        return scores
     top = max((float(s) for _, s in rows), default=0.0)
     for rowid, score in rows:
         scores[int(rowid)] = float(score) / top if top > 0 else 0.0
     return scores
 
 
-def term_coverage(question: str, texts: Sequence[str]) -> list[float]:
-    """Share of the question's topic terms each text holds, matched as SQLite FTS5's Porter stemmer does
-    ("changing" holds "change")."""
-    terms = topic_terms(question)
-    if not terms or not texts:
-        return [0.0] * len(texts)
-    db = _candidates_table(texts)
-    counts = [0] * len(texts)
+def _coverage(db: sqlite3.Connection, terms: list[str], count: int) -> list[float]:
+    counts = [0] * count
+    if not terms or not count:
+        return [0.0] * count
     try:
         for term in terms:
             for (rowid,) in db.execute("SELECT rowid FROM u WHERE u MATCH ?", (_phrase(term),)):
                 counts[int(rowid)] += 1
     except sqlite3.OperationalError:
-        return [0.0] * len(texts)
-    finally:
-        db.close()
+        return [0.0] * count
     return [c / len(terms) for c in counts]
 
 
