@@ -222,3 +222,15 @@ def test_the_section_path_tells_apart_lines_that_do_not_name_their_subject(writa
         best = assistant.evidence(question, writable_kb.search(question, 5))[0]
         assert f"{torque} N·m" in best.text, (name, best.text)
         assert best.passage.section and name in best.passage.section
+
+
+def test_the_question_terms_are_matched_as_stems_and_counted_per_text() -> None:
+    """Coverage, BM25 and word pairs come from one FTS5 table of the candidates, with Porter stemming."""
+    from fieldmind.answers.terms import match_terms
+
+    texts = ["Changing the engine oil: drain it warm.", "The coolant is changed every 2 years.", "Torque table."]
+    matches = match_terms("When should I change the engine oil?", texts, coverage=True)
+    assert matches.coverage == [1.0, 1 / 3, 0.0]  # "change", "engine", "oil"; "changed" holds "change"
+    assert matches.keyword[0] == 1.0 and matches.keyword[2] == 0.0
+    assert matches.phrase[0] == 1.0 and matches.phrase[1] == 0.0  # "engine oil" is a pair only in the first
+    assert match_terms("When should I change the engine oil?", texts).coverage == []
