@@ -17,6 +17,14 @@ from typing import Literal
 UnitKind = Literal["sentence", "item", "row", "heading"]
 
 _LIST_ITEM = re.compile(r"^\s*(?:\d{1,3}[.)]|[-*•–▪◦]|\([a-z0-9]{1,3}\)|[a-z][.)]|step\s+\d+[:.])\s+\S", re.IGNORECASE)
+_OPTION_ITEM = re.compile(r"^\s*(?:--[A-Za-z][\w-]*|-[A-Za-z])(?:[ =,]|$)")
+"""A command-line option's entry ("--epoch EPOCH gives …", "-p partno …"): one item of an option list."""
+_NUMBERED_HEADING = re.compile(r"^\s*\d{1,3}(?:\.\d{1,3})+\.?\s+\S")
+"""A numbered section heading ("9.3 auto-multiple-choice-meptex"), whatever case the next line starts with."""
+_LINE_END = re.compile(
+    r"(?<!\b[A-Z])(?<!\be\.g)(?<!\bi\.e)(?<!\betc)(?<!\bvs)(?<!\bNo)(?<!\bFig)[.!?][)\"'”’]?[ \t]*\r?\n"
+)
+"""A line that ends a sentence. Bling Fire misses some in PDF text (the next line starts "--n-copies" or lower case)."""
 _PIPE_ROW = re.compile(r"\S\s*\|\s*\S")
 _SPACED_ROW = re.compile(r"\S(?:\t| {3,})\S.*(?:\t| {3,})\S")
 MAX_UNIT_WORDS = 60
@@ -50,8 +58,15 @@ def _is_heading(line: str, following: str | None) -> bool:
     words = line.split()
     if not words or len(words) > MAX_HEADING_WORDS or line.rstrip().endswith((".", ",", ";", ":", "?", "!")):
         return False
+    if _NUMBERED_HEADING.match(line):
+        return True
     nxt = (following or "").lstrip()
     return bool(nxt) and (nxt[0].isupper() or nxt[0].isdigit())
+
+
+def starts_block(line: str, following: str | None) -> bool:
+    """Whether a line starts a new list item, option entry, table row or heading (rather than going on)."""
+    return bool(_LIST_ITEM.match(line) or _OPTION_ITEM.match(line) or _is_row(line) or _is_heading(line, following))
 
 
 def _is_row(line: str) -> bool:
@@ -78,7 +93,12 @@ def _sentences(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
     # Bling Fire works on UTF-8 bytes in some versions; only keep offsets that fall inside the text.
     for a, b in offsets or [(0, len(block))]:
         if 0 <= a < b <= len(block):
-            yield start + a, start + b
+            cut = a
+            for line_end in _LINE_END.finditer(block, a, b):
+                if block[line_end.end() : b].strip():
+                    yield start + cut, start + line_end.end()
+                    cut = line_end.end()
+            yield start + cut, start + b
 
 
 def _windows(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
@@ -99,7 +119,8 @@ def split_units(text: str) -> list[Span]:
             blocks.append(("break", []))
             continue
         following = text[lines[n + 1][0] : lines[n + 1][1]] if n + 1 < len(lines) else None
-        kind = "row" if _is_row(line) else "item" if _LIST_ITEM.match(line) else "text"
+        listed = _LIST_ITEM.match(line) or _OPTION_ITEM.match(line)
+        kind = "row" if _is_row(line) else "item" if listed else "text"
         if kind == "text" and _is_heading(line, following):
             blocks.append(("heading", [(start, end)]))
             continue
