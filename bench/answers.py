@@ -41,6 +41,11 @@ class Scored:
     set: str
     windows: list[choose.Window]
     absent: int
+    next_text: str | None = None
+    """The page after the best window's page: where its quote may run on."""
+
+    def next_page(self, passage: object) -> str | None:
+        return self.next_text
 
 
 def _documents(folder: Path) -> list[Path]:
@@ -63,14 +68,15 @@ def prepare(sets: list[str], cache: Path, k: int) -> list[Scored]:
             passages = kb.search(item.question, k)
             windows = assistant.evidence(item.question, passages) if passages else []
             absent = len(kb.absent_terms(terms.topic_terms(item.question)))
-            out.append(Scored(item, name, windows, absent))
+            next_text = kb.next_page(windows[0].passage) if windows else None
+            out.append(Scored(item, name, windows, absent, next_text))
         kb.close()
     return out
 
 
 def outcome(scored: Scored, weights: choose.Weights) -> str:
     sure = choose.confidence(scored.windows, scored.absent, weights)
-    quote = select(scored.windows, sure, weights)
+    quote = select(scored.windows, sure, weights, scored.next_page)
     if not scored.item.answerable:
         return "abstained" if quote is None else "wrong"
     if quote is None:
@@ -81,7 +87,7 @@ def outcome(scored: Scored, weights: choose.Weights) -> str:
 def closest_holds_key(scored: Scored, weights: choose.Weights) -> bool:
     """Not found, but the closest lines shown beside "not found" hold the key facts."""
     sure = choose.confidence(scored.windows, scored.absent, weights)
-    lines = closest_lines(scored.windows, sure, weights)
+    lines = closest_lines(scored.windows, sure, weights, scored.next_page)
     return scored.item.answerable and lines is not None and answer_is_right(scored.item, True, lines.shown())
 
 

@@ -13,15 +13,19 @@ def place(
     last_heading: bool = True,
     revision: str | None = None,
     effective: str | None = None,
+    last_page: int | None = None,
 ) -> str:
-    """ "doc, page N" (or "doc" without pages), then " — section" when there is one; with a revision,
-    "doc rev. C (2026-03-01), page N".
+    """ "doc, page N" (or "doc" without pages; "doc, pages N–M" up to `last_page`), then " — section" when
+    there is one; with a revision, "doc rev. C (2026-03-01), page N".
 
     `last_heading` keeps only the innermost heading of a path ("5 Service > 5.1 Oil" → "5.1 Oil").
     """
     if revision or effective:
         doc += "".join([f" rev. {revision}" if revision else "", f" ({effective})" if effective else ""])
-    where = f"{doc}, page {page}" if page is not None else doc
+    if page is not None and last_page is not None and last_page != page:
+        where = f"{doc}, pages {page}–{last_page}"
+    else:
+        where = f"{doc}, page {page}" if page is not None else doc
     if section:
         where += " — " + (section.split(SECTION_SEPARATOR)[-1] if last_heading else section)
     return where

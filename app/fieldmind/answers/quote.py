@@ -2,16 +2,44 @@
 
 What the user sees first is one verbatim stretch of a page's text (`page_text[start:end]`), at most a few
 units and about 60 words: a whole passage is not an answer. A table row is shown under its header row.
+A stretch that ends its page mid-sentence ("the /RESET pin is activated initially using a") runs on to the
+top of the next page ("12 V pulse (thus the name high voltage) …"), past that page's running header: a quote
+never stops where the printer turned the page.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
-from fieldmind.answers.choose import WEIGHTS, Weights, Window
+from fieldmind.answers.choose import MAX_WINDOW_WORDS, WEIGHTS, Weights, Window
+from fieldmind.answers.units import starts_block
 from fieldmind.citations import place
+from fieldmind.knowledge.retrieve import Passage
+
+NextPage = Callable[[Passage], "str | None"]
+"""The text of the page after a passage's page (None at the last page, or for a document without pages)."""
+
+_SENTENCE_END = re.compile(r"[.!?][)\]\"'”’]*(?=\s|$)")
+_RUNNING_HEADER = re.compile(r"^\s*(?:\d{1,4}|\D[^\n]{0,80}?\s\d{1,4}|\d{1,4}\s[^\n]{0,80})\s*$")
+"""A page's first line that is a printer's running header or footer: "Appendix B: Troubleshooting 53", "52"."""
+RUN_ON_WORDS = 20
+"""The words a quote may always run on for to finish its sentence, even when it already has MAX_WINDOW_WORDS."""
+
+
+@dataclass(frozen=True)
+class Continuation:
+    """The words of a quote that run on at the top of the next page: `text` is that page's `text[start:end]`."""
+
+    page: int
+    text: str
+    start: int
+    end: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"page": self.page, "text": self.text, "start": self.start, "end": self.end}
 
 
 @dataclass(frozen=True)
@@ -36,14 +64,31 @@ class Quote:
     """The document's stable id across revisions; `doc_id` is its file in the index."""
     title: str | None = None
     effective: str | None = None
+    continued: Continuation | None = None
+    """The rest of the quote's last sentence, at the top of the next page."""
 
     @property
     def where(self) -> str:
-        return place(self.doc, self.page, self.section, revision=self.revision, effective=self.effective)
+        last = self.continued.page if self.continued else None
+        return place(
+            self.doc, self.page, self.section, revision=self.revision, effective=self.effective, last_page=last
+        )
 
     def shown(self) -> str:
-        """The quote as displayed: a table row under its header row."""
-        return f"{self.header}\n{self.text}" if self.header else self.text
+        """The quote as displayed: a table row under its header row; words run on from the next page after it."""
+        text = f"{self.header}\n{self.text}" if self.header else self.text
+        return f"{text}\n{self.continued.text}" if self.continued else text
+
+    def span_on(self, doc_id: str, page: int | None, text: str) -> tuple[int, int] | None:
+        """Where the quote's words are in that page's text (its own page, or the next one it runs on to)."""
+        if doc_id != self.doc_id:
+            return None
+        more = self.continued
+        if more is not None and page == more.page and text[more.start : more.end] == more.text:
+            return more.start, more.end
+        if page == self.page and text[self.start : self.end] == self.text:
+            return self.start, self.end
+        return None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -61,11 +106,19 @@ class Quote:
             "header": self.header,
             "ocr": self.ocr is not None,
             "ocr_confidence": None if self.ocr is None else round(self.ocr, 2),
+            "continued": self.continued.to_json() if self.continued else None,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Quote:
+        more = data.get("continued")
+        continued = (
+            Continuation(int(more["page"]), str(more["text"]), int(more.get("start") or 0), int(more.get("end") or 0))
+            if isinstance(more, dict)
+            else None
+        )
         return cls(
+            continued=continued,
             doc=str(data["doc"]),
             doc_id=str(data.get("index_id") or data.get("doc_id") or ""),
             document=data.get("doc_id"),
@@ -102,18 +155,66 @@ def quote_of(window: Window) -> Quote:
     )
 
 
-def select(ranked: Sequence[Window], sure: float, weights: Weights = WEIGHTS) -> Quote | None:
+def run_on(window: Window, next_text: str | None) -> tuple[int, int] | None:
+    """Where, at the top of the next page, the window's last sentence goes on: (start, end) in `next_text`.
+
+    Only a window that ends its page (but for a page-number footer) without ending its sentence runs on (a
+    table row at the foot of a page does not: the next row is another answer). The next page's first line is
+    skipped when it looks like a running header and this page starts with one too; the words run to the end of
+    the sentence, within the words the quote has left (at least RUN_ON_WORDS), or not at all: a listing or a
+    list of addresses that goes on over the page is not a sentence cut short, nor is an item followed by another.
+    """
+    page_text = window.first.page_text
+    rest = page_text[window.end :].strip()
+    if next_text is None or (rest and ("\n" in rest or not _RUNNING_HEADER.match(rest))):
+        return None
+    if _SENTENCE_END.search(window.text[-3:]) or (len(window.units) == 1 and window.first.span.kind == "row"):
+        return None
+    start = 0
+    first_line = next_text.split("\n", 1)[0]
+    headed = _RUNNING_HEADER.match(page_text.lstrip().split("\n", 1)[0])  # a header on every page, this one too
+    if headed and _RUNNING_HEADER.match(first_line) and "\n" in next_text:
+        start = len(first_line) + 1
+    while start < len(next_text) and next_text[start].isspace():
+        start += 1
+    lines = next_text[start:].split("\n", 2)
+    if starts_block(lines[0], lines[1] if len(lines) > 1 else None) and not window.text.endswith(":"):
+        return None  # the page ended a list item or a line of code, and the next page starts another
+    budget = max(MAX_WINDOW_WORDS - len(window.text.split()), RUN_ON_WORDS)
+    words = list(re.finditer(r"\S+", next_text[start:]))[:budget]
+    stop = _SENTENCE_END.search(next_text, start, start + words[-1].end()) if words else None
+    return (start, stop.end()) if stop else None  # no sentence ends soon: a listing, not a sentence cut short
+
+
+def quote_with_run_on(window: Window, next_page: NextPage | None) -> Quote:
+    """The window as a quote, run on to the next page when its last sentence goes on there."""
+    quote = quote_of(window)
+    page = window.passage.page
+    if next_page is None or page is None:
+        return quote
+    next_text = next_page(window.passage)
+    span = run_on(window, next_text)
+    if span is None or next_text is None:
+        return quote
+    return replace(quote, continued=Continuation(page + 1, next_text[span[0] : span[1]], *span))
+
+
+def select(
+    ranked: Sequence[Window], sure: float, weights: Weights = WEIGHTS, next_page: NextPage | None = None
+) -> Quote | None:
     """The best window as a quote, or None when the confidence in it is below the threshold (not found)."""
     if not ranked or sure < weights.threshold:
         return None
-    return quote_of(ranked[0])
+    return quote_with_run_on(ranked[0], next_page)
 
 
-def closest_lines(ranked: Sequence[Window], sure: float, weights: Weights = WEIGHTS) -> Quote | None:
+def closest_lines(
+    ranked: Sequence[Window], sure: float, weights: Weights = WEIGHTS, next_page: NextPage | None = None
+) -> Quote | None:
     """When not found: the best window, if it comes close enough to show as "the closest lines"."""
     if not ranked or not weights.closest <= sure < weights.threshold:
         return None
-    return quote_of(ranked[0])
+    return quote_with_run_on(ranked[0], next_page)
 
 
 DIFFER_MARGIN = 0.25

@@ -276,6 +276,14 @@ class KnowledgeBase:
             record = self._store().document(passage.doc_id)
         return replace(page_context(passage, views), kind=record.kind if record else "")
 
+    def next_page(self, passage: Passage) -> str | None:
+        """The text of the page after the passage's page: where a sentence cut by the page break goes on."""
+        if passage.page is None:
+            return None
+        with self._lock:
+            views = self._store().page_texts(passage.doc_id, passage.page + 1)
+        return views[0][2] if views else None
+
     def _remove_missing(self, folder: Path, seen: set[str], source: str) -> int:
         prefix = shown(folder) + os.sep
         removed = 0

@@ -220,7 +220,8 @@ class ChatScreen(Screen[None]):
         if quote is None or quote.page is None:
             self.notify("No quoted page to show: the last answer was not found, or its document has no pages.")
             return
-        self.app.push_screen(PageScreen(quote.doc_id, quote.page, quote.text, quote.where))
+        more = quote.continued.text if quote.continued else None
+        self.app.push_screen(PageScreen(quote.doc_id, quote.page, quote.text, quote.where, continued=more))
 
     # -- conversations -----------------------------------------------------------------------------------
     def new_conversation(self) -> None:
@@ -264,11 +265,9 @@ def _slug(text: str) -> str:
 
 
 def with_quote(context: Any, passage: Any, quote: Any) -> Any:
-    """The page view with the quote's words highlighted when the quote is on this page, else the passage."""
+    """The page view with the quote's words highlighted when the quote is on this page (or runs on to it), else
+    the passage."""
     from dataclasses import replace
 
-    if quote is None or quote.doc_id != passage.doc_id or quote.page != passage.page:
-        return context
-    if context.text[quote.start : quote.end] != quote.text:
-        return context
-    return replace(context, start=quote.start, end=quote.end)
+    span = quote.span_on(passage.doc_id, passage.page, context.text) if quote is not None else None
+    return replace(context, start=span[0], end=span[1]) if span else context

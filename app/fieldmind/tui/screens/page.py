@@ -29,12 +29,16 @@ class PageScreen(ModalScreen[None]):
         Binding("pageup,p", "turn(-1)", "Previous page", id="page.previous"),
     ]
 
-    def __init__(self, doc_id: str, page: int, quote: str | None = None, title: str = "") -> None:
+    def __init__(
+        self, doc_id: str, page: int, quote: str | None = None, title: str = "", continued: str | None = None
+    ) -> None:
         super().__init__()
         self.doc_id = doc_id
         self.page = page
         self.first_page = page
         self.quote = quote
+        self.continued = continued
+        """The quote's words that run on at the top of the next page, marked there."""
         self.title_text = title
         self.zoom = 0
         self.pages = 0
@@ -55,7 +59,8 @@ class PageScreen(ModalScreen[None]):
         app = fieldmind_app(self)
         box = self.query_one("#picture", ScrollableContainer)
         cells = max(20, int(box.size.width * ZOOMS[self.zoom]) - 2)
-        quote = self.quote if self.page == self.first_page else None
+        marks = {self.first_page: self.quote, self.first_page + 1: self.continued}
+        quote = marks.get(self.page)
         try:
             picture = app.services.page_picture(self.doc_id, self.page, quote, width=cells * 4)
         except Exception as exc:
