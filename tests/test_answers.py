@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fieldmind.answers.check import facts, facts_supported, unsupported_facts
+from fieldmind.answers.quote import Quote
 from fieldmind.answers.units import split_units
 from fieldmind.assistant import NOT_FOUND_ANSWER, Assistant, QuoteReady, SourcesReady
 
@@ -234,3 +235,66 @@ def test_the_question_terms_are_matched_as_stems_and_counted_per_text() -> None:
     assert matches.keyword[0] == 1.0 and matches.keyword[2] == 0.0
     assert matches.phrase[0] == 1.0 and matches.phrase[1] == 0.0  # "engine oil" is a pair only in the first
     assert match_terms("When should I change the engine oil?", texts).coverage == []
+
+
+def test_option_lists_numbered_headings_and_lines_ending_a_sentence_are_units_of_their_own() -> None:
+    """PDF text of a command's manual page: Bling Fire alone read the options and the next heading as one
+    run-on sentence, cut at 60 words in the middle of "--epoch" (a line that starts "--n-copies" or lower case
+    does not look like a new sentence to it)."""
+    page = (
+        "--filtered-source file gives the LaTeX file to make from the source file using the\n"
+        "specified filter. If omitted, a filename derived from the source file is used.\n"
+        "--n-copies n sets the number of copies to produce, overriding the number given in the\n"
+        "LaTeX source file.\n"
+        "--epoch EPOCH gives an epoch (seconds since january 1, 1970) to get a reproducible pdf\n"
+        "output.\n"
+        "-d dir sets the directory where the project's data files are.\n"
+        "9.3 auto-multiple-choice-meptex\n"
+        "auto-multiple-choice-meptex gets the layout from the working document.\n"
+        "it then fills the layout database."
+    )
+    texts = [(s.kind, page[s.start : s.end]) for s in split_units(page)]
+    assert (
+        "item",
+        "--epoch EPOCH gives an epoch (seconds since january 1, 1970) to get a reproducible pdf\noutput.",
+    ) in texts
+    assert ("item", "-d dir sets the directory where the project's data files are.") in texts
+    assert ("heading", "9.3 auto-multiple-choice-meptex") in texts
+    assert ("sentence", "it then fills the layout database.") in texts  # after a line that ended a sentence
+
+
+def test_a_sentence_cut_by_the_page_break_is_quoted_on_to_the_next_page(writable_kb, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A quote that ends its page mid-sentence runs on past the next page's running header to the sentence's end
+    (AVRDUDE's "…the /RESET pin is activated initially using a" | "12 V pulse…" was answered without its
+    number); one that ends its sentence does not."""
+    filler = "\n".join(f"Section {n} describes the cable colours of harness {n}." for n in range(1, 9))
+    manual = make_pdf(
+        tmp_path / "programmer.pdf",
+        [
+            "Appendix B: Troubleshooting 52\n"
+            + filler
+            + "\nThe fuse can be cleared only with a programmer capable of high-voltage programming.\n"
+            "In high-voltage programming mode, the reset pin is first driven with a",
+            "Appendix B: Troubleshooting 53\n"
+            "12 V pulse, so the target can be reprogrammed and the fuse cleared.\n"
+            "The serial port of the programmer is set with the -P option.",
+        ],
+    )
+    writable_kb.ingest([manual])
+    assistant = Assistant(writable_kb, None)
+    answer = assistant.ask("In high-voltage programming mode, what pulse drives the reset pin?")
+    quote = answer.quote or answer.closest
+    assert quote is not None and quote.page == 1 and quote.continued is not None
+    assert quote.continued.page == 2 and "12 V pulse" in quote.continued.text and "Troubleshooting" not in quote.shown()
+    assert quote.continued.text.endswith("fuse cleared.")  # to the end of the sentence, no further
+    page_two = writable_kb.next_page(next(p for p in answer.passages if p.page == 1))
+    assert page_two is not None and page_two[quote.continued.start : quote.continued.end] == quote.continued.text
+    assert "pages 1–2" in quote.where
+    assert quote.span_on(quote.doc_id, 2, page_two) == (quote.continued.start, quote.continued.end)  # highlighted
+    assert quote.span_on(quote.doc_id, 3, page_two) is None
+    kept = Quote.from_json(json.loads(json.dumps(quote.to_json())))  # history and exports keep it
+    assert kept.continued == quote.continued and kept.shown() == quote.shown() and kept.where == quote.where
+
+    ended = assistant.ask("Which programmer can clear the fuse?")
+    shown = ended.quote or ended.closest
+    assert shown is not None and shown.continued is None, shown
