@@ -33,6 +33,45 @@ def test_running_headers_and_contents_leaders_are_dropped() -> None:
     assert ". . . . . . . ." not in text
 
 
+def test_chapter_running_headers_are_dropped_and_lines_like_them_in_the_text_are_kept(tmp_path: Path) -> None:
+    """A header that changes with the chapter ("Chapter 2: Hydraulics 14") is on too few pages to recur on most
+    of them; at a page's edge on three or more it is a running header, and in the body it is text."""
+
+    words = [
+        "bleed valve",
+        "hose",
+        "jar",
+        "lever",
+        "reservoir",
+        "seal",
+        "piston",
+        "filter",
+        "cap",
+        "pump",
+        "line",
+        "clip",
+    ]
+
+    def body(n: int) -> str:
+        first, second, third, fourth = (words[(n + k) % len(words)] for k in range(4))
+        return (
+            f"Open the {first} a quarter turn.\nCheck the {second} for leaks.\n"
+            f"See Chapter 2: Hydraulics {n} for the torque.\nClean the {third}.\nRefit the {fourth}."
+        )
+
+    pages = [f"Chapter 1: Engine {n}\n{body(n)}" for n in (3, 4)]
+    pages += [f"Chapter 2: Hydraulics {n}\n{body(n)}" for n in range(14, 17)]
+    pages += [f"Chapter 3: Electrics {n}\n{body(n)}" for n in range(20, 23)]
+    pages += [f"Chapter 4: Cab {n}\n{body(n)}" for n in range(30, 33)]  # each chapter on under 40% of pages
+    doc = parse(make_pdf(tmp_path / "m.pdf", pages))
+    lines = {line.strip() for s in doc.segments for line in s.text.splitlines()}
+    assert not {f"Chapter 2: Hydraulics {n}" for n in range(14, 17)} & lines  # the running header is gone
+    assert not {f"Chapter 4: Cab {n}" for n in range(30, 33)} & lines
+    assert "See Chapter 2: Hydraulics 15 for the torque." in lines  # the same words in the body are kept
+    assert "Chapter 1: Engine 3" in lines  # on two pages only: not taken for a running header
+    assert "Open the lever a quarter turn." in lines  # a line at the edge that is not a header is kept
+
+
 def test_pdf_without_outline_gets_numbered_headings(tmp_path: Path) -> None:
     pdf = make_pdf(
         tmp_path / "m.pdf",

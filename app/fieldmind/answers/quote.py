@@ -23,8 +23,10 @@ NextPage = Callable[[Passage], "str | None"]
 """The text of the page after a passage's page (None at the last page, or for a document without pages)."""
 
 _SENTENCE_END = re.compile(r"[.!?][)\]\"'”’]*(?=\s|$)")
-_RUNNING_HEADER = re.compile(r"^\s*(?:\d{1,4}|\D[^\n]{0,80}?\s\d{1,4}|\d{1,4}\s[^\n]{0,80})\s*$")
-"""A page's first line that is a printer's running header or footer: "Appendix B: Troubleshooting 53", "52"."""
+_RUNNING_HEADER = re.compile(r"^\s*(?:\d{1,4}|[^\W\d][^\n]{0,80}?\s\d{1,4})\s*$")
+"""A page's first line that is a running header the parser left (it drops those it sees recur): words then the
+page number ("Appendix B: Troubleshooting 53"), or the number alone. Not a number then words: that is how a
+sentence goes on ("12 V pulse (thus the name …")."""
 RUN_ON_WORDS = 20
 """The words a quote may always run on for to finish its sentence, even when it already has MAX_WINDOW_WORDS."""
 

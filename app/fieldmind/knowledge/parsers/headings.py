@@ -115,10 +115,37 @@ def repeated_margin_lines(pages: Iterable[str], margin: int = 2) -> set[str]:
     return {line for line, n in counts.items() if n >= max(3, total * 0.4)}
 
 
-def strip_margin_lines(text: str, repeated: set[str]) -> str:
-    if not repeated:
+_NUMBERED_RUNNING_LINE = re.compile(r"^[^\W\d].*[A-Za-z].*\s#$")
+"""A folded margin line of words then the page number ("Chapter #: Terminal Mode Operation #", "Appendix B:
+Troubleshooting #"). A number alone is not taken: a code listing's line numbers stand alone too."""
+
+
+def chapter_margin_lines(pages: Iterable[str], margin: int = 2) -> set[str]:
+    """Running headers that change with the chapter: words and a page number at a page's top or bottom, on at
+    least three pages. Each chapter's header is on too few pages to count as repeated on most of them, and it
+    cut sentences that run over the page break ("…initially using a / Appendix B: Troubleshooting 53 / 12 V")."""
+    counts: Counter[str] = Counter()
+    for text in pages:
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        edge = {_DIGITS.sub("#", line) for line in lines[:margin] + lines[-margin:]}
+        counts.update(line for line in edge if _NUMBERED_RUNNING_LINE.match(line))
+    return {line for line, n in counts.items() if n >= 3}
+
+
+def strip_margin_lines(text: str, repeated: set[str], at_edges: set[str] | None = None, margin: int = 2) -> str:
+    """The page without its running headers and footers: `repeated` lines wherever they are, `at_edges` lines
+    only among the page's first and last `margin` lines."""
+    if not repeated and not at_edges:
         return text
-    kept = [line for line in text.splitlines() if _DIGITS.sub("#", line.strip()) not in repeated]
+    lines = text.splitlines()
+    filled = [n for n, line in enumerate(lines) if line.strip()]
+    edges = set(filled[:margin] + filled[-margin:])
+    chapter = at_edges or set()
+    kept = []
+    for n, line in enumerate(lines):
+        folded = _DIGITS.sub("#", line.strip())
+        if folded not in repeated and not (n in edges and folded in chapter):
+            kept.append(line)
     return "\n".join(kept)
 
 

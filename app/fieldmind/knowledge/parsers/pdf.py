@@ -13,6 +13,7 @@ from fieldmind.errors import InputError
 from fieldmind.knowledge.parsers.headings import (
     Heading,
     HeadingPath,
+    chapter_margin_lines,
     drop_leader_lines,
     locate_titles,
     numbered_headings,
@@ -98,11 +99,12 @@ def parse_pdf(path: Path, scans: ScanReader | None = None) -> ParsedDocument:
         pdf.close()
 
     repeated = repeated_margin_lines(texts)
+    chapters = chapter_margin_lines(texts) - repeated
     path_state = HeadingPath()
     segments: list[Segment] = []
     empty_pages: list[int] = []
     for index, raw_text in enumerate(texts):
-        text = drop_leader_lines(strip_margin_lines(raw_text, repeated))
+        text = drop_leader_lines(strip_margin_lines(raw_text, repeated, chapters))
         number = index + 1
         if not text.strip():
             empty_pages.append(number)
