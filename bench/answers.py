@@ -1,6 +1,6 @@
 """Fit and report the evidence chooser's not-found threshold on real manuals, without the model.
 
-    python bench/answers.py [--json] [--fit] [--calibrate shared-set,apcupsd,demo] [--held-out avrdude,nut]
+    python bench/answers.py [--json] [--fit] [--calibrate shared-set,apcupsd,demo] [--held-out avrdude,nut,gpsbabel]
 
 For every question of each set (tests/data/<set>/qa.jsonl over the manuals beside it) it retrieves the
 passages and scores the candidate windows once, then evaluates thresholds: a question is *right* when the
@@ -145,7 +145,7 @@ def curve(rows: list[Scored]) -> list[dict[str, Any]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--calibrate", default="shared-set,apcupsd,demo")
-    parser.add_argument("--held-out", default="avrdude,nut")
+    parser.add_argument("--held-out", default="avrdude,nut,gpsbabel")
     parser.add_argument(
         "--cache", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "fieldmind-bench-answers"
     )
