@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from itertools import islice
 from typing import Any
 
 from fieldmind.answers.choose import MAX_WINDOW_WORDS, WEIGHTS, Weights, Window
@@ -183,7 +184,7 @@ def run_on(window: Window, next_text: str | None) -> tuple[int, int] | None:
     if starts_block(lines[0], lines[1] if len(lines) > 1 else None) and not window.text.endswith(":"):
         return None  # the page ended a list item or a line of code, and the next page starts another
     budget = max(MAX_WINDOW_WORDS - len(window.text.split()), RUN_ON_WORDS)
-    words = list(re.finditer(r"\S+", next_text[start:]))[:budget]
+    words = list(islice(re.finditer(r"\S+", next_text[start:]), budget))
     stop = _SENTENCE_END.search(next_text, start, start + words[-1].end()) if words else None
     return (start, stop.end()) if stop else None  # no sentence ends soon: a listing, not a sentence cut short
 
