@@ -158,24 +158,29 @@ def quote_of(window: Window) -> Quote:
     )
 
 
-def run_on(window: Window, next_text: str | None) -> tuple[int, int] | None:
-    """Where, at the top of the next page, the window's last sentence goes on: (start, end) in `next_text`.
+def cut_by_page_break(window: Window) -> bool:
+    """Whether the window ends its page (but for a page-number footer) without ending its sentence. A table row
+    at the foot of a page is not cut: the next row is another answer."""
+    rest = window.first.page_text[window.end :].strip()
+    if rest and ("\n" in rest or not _RUNNING_HEADER.match(rest)):
+        return False
+    if _SENTENCE_END.search(window.text[-3:]):
+        return False
+    return not (len(window.units) == 1 and window.first.span.kind == "row")
 
-    Only a window that ends its page (but for a page-number footer) without ending its sentence runs on (a
-    table row at the foot of a page does not: the next row is another answer). The next page's first line is
-    skipped when it looks like a running header and this page starts with one too; the words run to the end of
-    the sentence, within the words the quote has left (at least RUN_ON_WORDS), or not at all: a listing or a
-    list of addresses that goes on over the page is not a sentence cut short, nor is an item followed by another.
+
+def run_on(window: Window, next_text: str) -> tuple[int, int] | None:
+    """Where, at the top of the next page, the last sentence of a window `cut_by_page_break` goes on: (start,
+    end) in `next_text`.
+
+    The next page's first line is skipped when it looks like a running header and this page starts with one
+    too; the words run to the end of the sentence, within the words the quote has left (at least RUN_ON_WORDS),
+    or not at all: a listing or a list of addresses that goes on over the page is not a sentence cut short, nor
+    is an item followed by another.
     """
-    page_text = window.first.page_text
-    rest = page_text[window.end :].strip()
-    if next_text is None or (rest and ("\n" in rest or not _RUNNING_HEADER.match(rest))):
-        return None
-    if _SENTENCE_END.search(window.text[-3:]) or (len(window.units) == 1 and window.first.span.kind == "row"):
-        return None
     start = 0
     first_line = next_text.split("\n", 1)[0]
-    headed = _RUNNING_HEADER.match(page_text.lstrip().split("\n", 1)[0])  # a header on every page, this one too
+    headed = _RUNNING_HEADER.match(window.first.page_text.lstrip().split("\n", 1)[0])  # on this page too
     if headed and _RUNNING_HEADER.match(first_line) and "\n" in next_text:
         start = len(first_line) + 1
     while start < len(next_text) and next_text[start].isspace():
@@ -190,13 +195,14 @@ def run_on(window: Window, next_text: str | None) -> tuple[int, int] | None:
 
 
 def quote_with_run_on(window: Window, next_page: NextPage | None) -> Quote:
-    """The window as a quote, run on to the next page when its last sentence goes on there."""
+    """The window as a quote, run on to the next page when its last sentence goes on there. The next page is
+    read only for a window the page break cut: not on every answer."""
     quote = quote_of(window)
     page = window.passage.page
-    if next_page is None or page is None:
+    if next_page is None or page is None or not cut_by_page_break(window):
         return quote
     next_text = next_page(window.passage)
-    span = run_on(window, next_text)
+    span = run_on(window, next_text) if next_text is not None else None
     if span is None or next_text is None:
         return quote
     return replace(quote, continued=Continuation(page + 1, next_text[span[0] : span[1]], *span))

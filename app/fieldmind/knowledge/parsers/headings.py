@@ -96,6 +96,12 @@ _DIGITS = re.compile(r"\d+")
 _LEADER = re.compile(r"(?:\.\s?){6,}\s*[0-9ivxlc]*\s*$|(?:\.\s?){8,}")
 
 
+def _folded_edge_lines(text: str, margin: int) -> set[str]:
+    """A page's first and last `margin` non-blank lines, digits folded ("Manual 4 / 92" → "Manual # / #")."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return {_DIGITS.sub("#", line) for line in lines[:margin] + lines[-margin:]}
+
+
 def repeated_margin_lines(pages: Iterable[str], margin: int = 2) -> set[str]:
     """Running headers and footers: lines near a page's top or bottom that recur on most pages.
 
@@ -104,12 +110,11 @@ def repeated_margin_lines(pages: Iterable[str], margin: int = 2) -> set[str]:
     counts: Counter[str] = Counter()
     total = 0
     for text in pages:
-        lines = [line.strip() for line in text.splitlines() if line.strip()]
-        if not lines:
+        edge = _folded_edge_lines(text, margin)
+        if not edge:
             continue
         total += 1
-        edge = set(lines[:margin] + lines[-margin:])
-        counts.update(_DIGITS.sub("#", line) for line in edge)
+        counts.update(edge)
     if total < 4:
         return set()
     return {line for line, n in counts.items() if n >= max(3, total * 0.4)}
@@ -126,9 +131,7 @@ def chapter_margin_lines(pages: Iterable[str], margin: int = 2) -> set[str]:
     cut sentences that run over the page break ("…initially using a / Appendix B: Troubleshooting 53 / 12 V")."""
     counts: Counter[str] = Counter()
     for text in pages:
-        lines = [line.strip() for line in text.splitlines() if line.strip()]
-        edge = {_DIGITS.sub("#", line) for line in lines[:margin] + lines[-margin:]}
-        counts.update(line for line in edge if _NUMBERED_RUNNING_LINE.match(line))
+        counts.update(line for line in _folded_edge_lines(text, margin) if _NUMBERED_RUNNING_LINE.match(line))
     return {line for line, n in counts.items() if n >= 3}
 
 
