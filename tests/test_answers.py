@@ -298,3 +298,21 @@ def test_a_sentence_cut_by_the_page_break_is_quoted_on_to_the_next_page(writable
     ended = assistant.ask("Which programmer can clear the fuse?")
     shown = ended.quote or ended.closest
     assert shown is not None and shown.continued is None, shown
+
+
+def test_a_stretch_is_ranked_under_its_section_path_without_its_own_heading_lines() -> None:
+    """The section's path already names the section: a heading line inside the stretch is left out of what is
+    compared with the question (counted twice, it drew the choice to a section's opening lines), unless the
+    stretch is nothing but a heading."""
+    from fieldmind.answers.choose import Unit, Window
+    from fieldmind.knowledge.retrieve import Passage
+
+    page = "Working with predefined options\nThe inifile mechanism can be disabled with an empty filename."
+    section = "2 Usage > Working with predefined options"
+    passage = Passage(1, "d", "manual.pdf", 8, section, page, 1.0)
+    units = [Unit(passage, 0, span, "manual.pdf, page 8", page, None) for span in split_units(page)]
+    assert [u.span.kind for u in units] == ["heading", "sentence"]
+    both = Window(units=tuple(units))
+    assert both.scoring_text() == f"{section}\nThe inifile mechanism can be disabled with an empty filename."
+    assert both.text == page  # what is shown keeps the heading: only the ranking leaves it out
+    assert Window(units=(units[0],)).scoring_text() == f"{section}\nWorking with predefined options"
