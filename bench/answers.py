@@ -30,8 +30,10 @@ from fieldmind.answers.quote import closest_lines, select  # noqa: E402
 from fieldmind.evaluation import EvalItem, answer_is_right, load_items  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
-WRONG_COST = 2
-"""How many right answers one confident wrong answer cancels, when choosing the threshold."""
+WRONG_COST = 3
+"""How many right answers one confident wrong answer cancels, when choosing the threshold: the smallest whole
+number whose choice keeps the calibration sets within the issue's bound (confident wrong ≤ 0.05). At 2, with
+quotes that read on, the fit took 5 wrong answers of 60 for 9 more right ones."""
 THRESHOLDS = [round(0.5 + x * 0.025, 3) for x in range(41)]
 
 

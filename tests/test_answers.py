@@ -278,6 +278,7 @@ def test_a_sentence_cut_by_the_page_break_is_quoted_on_to_the_next_page(writable
             "Appendix B: Troubleshooting 53\n"
             "12 V pulse, so the target can be reprogrammed and the fuse cleared.\n"
             "The serial port of the programmer is set with the -P option.",
+            "Appendix B: Troubleshooting 54\nThe parallel port of the programmer is set with the -L option.",
         ],
     )
     writable_kb.ingest([manual])
@@ -295,9 +296,9 @@ def test_a_sentence_cut_by_the_page_break_is_quoted_on_to_the_next_page(writable
     kept = Quote.from_json(json.loads(json.dumps(quote.to_json())))  # history and exports keep it
     assert kept.continued == quote.continued and kept.shown() == quote.shown() and kept.where == quote.where
 
-    ended = assistant.ask("Which programmer can clear the fuse?")
+    ended = assistant.ask("Which option sets the serial port of the programmer?")
     shown = ended.quote or ended.closest
-    assert shown is not None and shown.continued is None, shown
+    assert shown is not None and shown.page == 2 and shown.continued is None, shown
 
 
 def test_a_stretch_is_ranked_under_its_section_path_without_its_own_heading_lines() -> None:
@@ -316,3 +317,33 @@ def test_a_stretch_is_ranked_under_its_section_path_without_its_own_heading_line
     assert both.scoring_text() == f"{section}\nThe inifile mechanism can be disabled with an empty filename."
     assert both.text == page  # what is shown keeps the heading: only the ranking leaves it out
     assert Window(units=(units[0],)).scoring_text() == f"{section}\nWorking with predefined options"
+
+
+def test_a_quote_reads_on_to_the_sentences_that_say_what_to_do() -> None:
+    """Manuals name the case, then say what to do about it: the stretch most like the question is often the
+    first of the two (AVRDUDE's DWEN fuse, FLIP's security mode). The quote reads on with the sentences and items
+    after it while it stays within QUOTE_WORDS, not past a heading and not from a table row."""
+    from fieldmind.answers.choose import Unit, Window
+    from fieldmind.answers.quote import QUOTE_WORDS, read_on, select
+    from fieldmind.knowledge.retrieve import Passage
+
+    page = (
+        "Problem: How do I turn off the DWEN fuse?\n"
+        "Solution: If the DWEN fuse is activated, normal ISP communication cannot be established.\n"
+        "There are two options to deactivate that fuse again: high-voltage programming, or debugWire.\n"
+        "5.3 Serial bootloaders\n"
+        "The bootloader listens on the serial port after a reset."
+    )
+    passage = Passage(1, "d", "manual.pdf", 56, "Troubleshooting", page, 1.0)
+    units = [Unit(passage, 0, span, "manual.pdf, page 56", page, None) for span in split_units(page)]
+    lead = Window(units=tuple(units[:2]), score=2.0)
+    quote = select([lead], sure=5.0)
+    assert quote is not None and quote.text.endswith("high-voltage programming, or debugWire.")
+    assert page[quote.start : quote.end] == quote.text and "Serial bootloaders" not in quote.text
+    assert read_on(lead, limit=len(lead.text.split())) == lead  # no room: the stretch as chosen
+    assert len(read_on(lead).text.split()) <= QUOTE_WORDS
+
+    table = "Part | Torque\nHead bolts | 38 N·m\nSump bolts | 10 N·m"
+    rows = [Unit(passage, 0, span, "manual.pdf, page 56", table, None) for span in split_units(table)]
+    row = next(u for u in rows if u.span.kind == "row" and "Head" in u.text)
+    assert read_on(Window(units=(row,))).text == "Head bolts | 38 N·m"  # the next row is another answer

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from fieldmind.answers.check import facts_supported
+from fieldmind.answers.quote import QUOTE_WORDS
 from fieldmind.assistant import NOT_FOUND_ANSWER, AnswerDone, AnswerPiece, Assistant, QuoteReady, SourcesReady
 
 from conftest import AMC_PDF, EVAL
@@ -36,7 +37,7 @@ def test_the_answer_quotes_the_page_that_holds_the_key_fact(assistant, qid: str)
     assert answer.found and answer.quote is not None, answer.closest
     assert all(_squash(k) in _squash(answer.quote.shown()) for k in item["key"]), answer.quote.text
     assert answer.quote.doc == AMC_PDF.name and answer.quote.page == item["page"]
-    assert len(answer.quote.text.split()) <= 60  # an answer, not a passage
+    assert len(answer.quote.text.split()) <= QUOTE_WORDS  # an answer, not a passage
     page = assistant.knowledge.context(answer.citations[0]).text
     assert page[answer.quote.start : answer.quote.end] == answer.quote.text  # verbatim, at its offsets
     assert answer.citations[0].page == item["page"]
