@@ -347,3 +347,27 @@ def test_a_quote_reads_on_to_the_sentences_that_say_what_to_do() -> None:
     rows = [Unit(passage, 0, span, "manual.pdf, page 56", table, None) for span in split_units(table)]
     row = next(u for u in rows if u.span.kind == "row" and "Head" in u.text)
     assert read_on(Window(units=(row,))).text == "Head bolts | 38 N·m"  # the next row is another answer
+
+
+def test_words_hyphenated_at_a_line_end_are_joined_as_the_manual_spells_them() -> None:
+    """PDFium marks a word broken over two lines with U+FFFE ("program\ufffeming"): the quote showed a stray glyph
+    and the word matched no search. The halves are joined, unless the manual writes them with a hyphen elsewhere."""
+    from fieldmind.knowledge.parsers.hyphens import join_hyphenated
+
+    pages = [
+        "Write the questions in AMC-TXT format. The program\ufffeming adapter needs EEP\ufffeROM access.",
+        "Convert the file to AMC\ufffeTXT first, then connect the pro\ufffegrammer.",
+    ]
+    joined = join_hyphenated(pages)
+    assert joined == [
+        "Write the questions in AMC-TXT format. The programming adapter needs EEPROM access.",
+        "Convert the file to AMC-TXT first, then connect the programmer.",
+    ]
+    assert join_hyphenated(["no marks here"]) == ["no marks here"]
+    assert "\ufffe" not in join_hyphenated(["a stray mark \ufffe at a line end"])[0]
+
+    from fieldmind.knowledge.parsers.pdf import parse_pdf
+
+    manual = parse_pdf(Path(__file__).parent / "data" / "avrdude" / "avrdude-manual.pdf")  # 89 marks in PDFium's text
+    text = "\n".join(segment.text for segment in manual.segments)
+    assert "\ufffe" not in text and "EEP-ROM" not in text and text.count("EEPROM") >= 20

@@ -20,6 +20,7 @@ from fieldmind.knowledge.parsers.headings import (
     repeated_margin_lines,
     strip_margin_lines,
 )
+from fieldmind.knowledge.parsers.hyphens import join_hyphenated
 from fieldmind.knowledge.parsers.layout import reading_order_text, table_text
 from fieldmind.knowledge.parsers.model import ParsedDocument, Segment
 
@@ -84,6 +85,7 @@ def parse_pdf(path: Path, scans: ScanReader | None = None) -> ParsedDocument:
                 textpage.close()
             finally:
                 page.close()
+        texts = join_hyphenated(texts)
         outline = _outline(pdf)
         title = _title(pdf)
         scanned = [n for n, text in enumerate(texts, start=1) if _is_scan(text)]
