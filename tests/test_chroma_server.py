@@ -116,6 +116,16 @@ def test_two_terminals_share_one_site_store_and_never_overwrite_each_other(chrom
         fresh = embedder.encode([c.embedding_text() for c in stored.chunks])
         assert np.allclose(np.sum(fresh * stored.vectors, axis=1), 1.0, atol=1e-3)
 
+    from fieldmind.knowledge.parsers import READER_VERSION
+
+    alpha_id = next(d.id for d in two.knowledge.documents() if d.name == "a.pdf")
+    assert site.listing()[alpha_id] == (next(d.sha256 for d in two.knowledge.documents() if d.id == alpha_id), 2)
+    with two.knowledge.locked_store() as store:  # terminal two's copy, as an older reader left it: taken again
+        store._db.execute("UPDATE documents SET reader = 0 WHERE id = ?", (alpha_id,))
+        store._db.commit()
+    two.knowledge.refresh_site(force=True)
+    assert next(d for d in two.knowledge.documents() if d.id == alpha_id).reader == READER_VERSION
+
     assert one.knowledge.remove(["b.pdf"]) == (1, [])  # removed for every terminal
     two.knowledge.refresh_site(force=True)
     assert "b.pdf" not in {d.name for d in two.knowledge.documents()}

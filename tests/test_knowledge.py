@@ -41,6 +41,59 @@ def test_unchanged_files_are_not_embedded_again(writable_kb, tmp_path: Path, mon
     assert calls == []
 
 
+def test_a_file_read_by_an_older_reader_is_read_again_and_keeps_its_description(writable_kb, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Reading improves (since reader 2, words hyphenated at a PDF line's end are joined): a file added before
+    is read again when it is next added, though its bytes did not change, and keeps how it was described."""
+    from fieldmind.knowledge.parsers import READER_VERSION
+    from fieldmind.knowledge.revisions import DocumentMeta
+
+    folder = _folder(tmp_path)
+    writable_kb.ingest([folder])
+    generator = next(d for d in writable_kb.documents() if d.name == "generator.pdf")
+    assert generator.reader == READER_VERSION
+    writable_kb.set_meta(generator.id, DocumentMeta(doc_id="GX7500-OSM", revision="C", title="GX7500 manual"))
+    with writable_kb.locked_store() as store:
+        # as an older version left it
+        store._db.execute("UPDATE documents SET reader = 0 WHERE id = ?", (generator.id,))
+        store._db.commit()
+    report = writable_kb.ingest([folder])
+    assert (report.updated, report.unchanged) == (1, 1)
+    again = next(d for d in writable_kb.documents() if d.name == "generator.pdf")
+    assert again.reader == READER_VERSION
+    assert (again.key, again.revision, again.title) == ("GX7500-OSM", "C", "GX7500 manual")
+    assert (counts := writable_kb.counts())["chunks"] == counts["vectors"]
+    assert writable_kb.ingest([folder]).unchanged == 2  # read once, not at every ingest
+
+
+def test_a_catalogue_a_newer_version_wrote_still_opens(writable_kb, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A newer Fieldmind adds a column (this round: `reader`); the version before it crashed on the unknown field
+    instead of reading what it knows."""
+    from fieldmind.knowledge.records import DocumentRecord
+
+    writable_kb.ingest([_folder(tmp_path)])
+    with writable_kb.locked_store() as store:
+        store._db.execute("ALTER TABLE documents ADD COLUMN from_the_future TEXT DEFAULT 'x'")
+        store._db.commit()
+    assert {d.name for d in writable_kb.documents()} == {"generator.pdf", "notes.md"}
+    assert (
+        DocumentRecord.from_values(
+            {
+                "id": "a",
+                "name": "a.md",
+                "path": "a.md",
+                "source": "s",
+                "sha256": "0",
+                "size": 1,
+                "kind": "markdown",
+                "pages": None,
+                "chunks": 1,
+                "later": 1,
+            }
+        ).id
+        == "a"
+    )
+
+
 def test_a_changed_file_replaces_its_passages(writable_kb, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     folder = _folder(tmp_path)
     writable_kb.ingest([folder])

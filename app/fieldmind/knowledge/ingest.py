@@ -21,7 +21,7 @@ from fieldmind.files import sha256_file
 from fieldmind.knowledge.chunking import SECTION_SEPARATOR, Chunk, chunk_segments
 from fieldmind.knowledge.embedder import Embedder
 from fieldmind.knowledge.ocr import Recogniser
-from fieldmind.knowledge.parsers import Segment, kind_of, parse
+from fieldmind.knowledge.parsers import READER_VERSION, Segment, kind_of, parse
 from fieldmind.knowledge.revisions import DocumentMeta
 from fieldmind.knowledge.scans import IngestCancelledError, ScanReader
 from fieldmind.knowledge.store import DocumentRecord, document_id
@@ -284,10 +284,12 @@ class IngestBatch:
         real = real if identity is None else _named_view(real, name)
         sha = sha256_file(real)
         existing = self.sink.document(doc_id)
-        if existing and existing.sha256 == sha:
+        same_bytes = existing is not None and existing.sha256 == sha
+        if existing and same_bytes and existing.reader >= READER_VERSION:
             if meta != DocumentMeta():
                 self.sink.set_meta(doc_id, meta)  # the same bytes, newly described: nothing to read again
             return None
+        kept = existing if same_bytes else None  # read again by a better reader: keeps how it was described
         parsed = parse(real, max_bytes=self.max_bytes, scans=self._scan_reader(path, sha))
         settings = self.settings
         chunks = chunk_segments(parsed.segments, settings.chunk_words, settings.chunk_overlap_words)
@@ -304,11 +306,12 @@ class IngestBatch:
             warnings=parsed.warnings,
             ocr_pages=len(parsed.ocr),
             blank_pages=len(parsed.blank_pages),
-            doc_key=meta.doc_id,
-            title=meta.title or parsed.title or name,
-            revision=meta.revision,
-            effective=meta.effective,
+            doc_key=meta.doc_id or (kept.doc_key if kept else None),
+            title=meta.title or (kept.title if kept else None) or parsed.title or name,
+            revision=meta.revision or (kept.revision if kept else None),
+            effective=meta.effective or (kept.effective if kept else None),
             tags={**(existing.tags if existing else {}), **meta.tags},
+            reader=READER_VERSION,
         )
         ocr = [
             (number, page.confidence, json.dumps([[w.text, *w.box, w.confidence] for w in page.words]))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -34,10 +34,19 @@ class DocumentRecord:
     tags: dict[str, str] = field(default_factory=dict)
     superseded: bool = False
     """A newer revision of the same document is in the library: this one answers only when asked to."""
+    reader: int = 0
+    """The READER_VERSION that read it (0: before versions were kept)."""
 
     @property
     def key(self) -> str:
         return self.doc_key or self.id
+
+    @classmethod
+    def from_values(cls, values: dict[str, Any]) -> DocumentRecord:
+        """A record from stored values, leaving out any this version does not know: a catalogue or a site store
+        a newer Fieldmind wrote (one more column) still opens."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{name: value for name, value in values.items() if name in known})
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -84,5 +84,9 @@ UPDATE documents SET doc_key = id WHERE doc_key IS NULL;
 CREATE INDEX IF NOT EXISTS documents_key ON documents(doc_key);
 ALTER TABLE packs ADD COLUMN key_id TEXT;
 """,
+    # 5: which version of the readers read each document, so an improved reader reads an unchanged file again.
+    """
+ALTER TABLE documents ADD COLUMN reader INTEGER NOT NULL DEFAULT 0;
+""",
 )
 """The catalogue's schema, step by step (see migrations.py); `PRAGMA user_version` says where a file is."""

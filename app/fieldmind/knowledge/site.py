@@ -133,10 +133,13 @@ class Site:
             raise SiteOfflineError(f"the site store at {self.where} {what} ({type(exc).__name__}: {exc})") from exc
 
     # -- reading ------------------------------------------------------------------------------------------
-    def listing(self) -> dict[str, str]:
-        """Document id -> its content hash, for every document on the site."""
+    def listing(self) -> dict[str, tuple[str, int]]:
+        """Document id -> its content hash and the reader version that read it, for every document on the site."""
         got = self._call(DOCUMENTS, "get", include=["metadatas"])
-        return {str(i): str(m.get("sha256", "")) for i, m in zip(got["ids"], got["metadatas"], strict=True)}
+        return {
+            str(i): (str(m.get("sha256", "")), int(m.get("reader") or 0))
+            for i, m in zip(got["ids"], got["metadatas"], strict=True)
+        }
 
     def fetch(self, doc_id: str) -> SiteDocument | None:
         """A document whole: its record, passages with their vectors, page texts and OCR boxes."""
@@ -146,7 +149,7 @@ class Site:
         if not got["ids"]:
             return None
         data = json.loads(got["documents"][0])
-        record = DocumentRecord(**data["record"])
+        record = DocumentRecord.from_values(data["record"])
         passages = self._call(
             PASSAGES, "get", where={"doc_id": doc_id}, include=["documents", "metadatas", "embeddings"]
         )
@@ -202,7 +205,9 @@ class Site:
             ids=[record.id],
             embeddings=[[0.0]],
             documents=[json.dumps(data)],
-            metadatas=[{"sha256": record.sha256, "name": record.name, "terminal": self.terminal}],
+            metadatas=[
+                {"sha256": record.sha256, "reader": record.reader, "name": record.name, "terminal": self.terminal}
+            ],
         )
 
     def remove(self, doc_id: str) -> None:
@@ -283,8 +288,8 @@ def mirror(kb: Any, site: Site) -> int:
     listing = site.listing()
     local = {d.id: d for d in kb.documents() if is_site(d)}
     changed = 0
-    for doc_id, sha in listing.items():
-        if doc_id in local and local[doc_id].sha256 == sha:
+    for doc_id, (sha, reader) in listing.items():
+        if doc_id in local and local[doc_id].sha256 == sha and local[doc_id].reader >= reader:
             continue
         document = site.fetch(doc_id)
         if document is None:

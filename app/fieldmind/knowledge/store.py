@@ -73,7 +73,7 @@ class Store:
         values["warnings"] = json.loads(values["warnings"] or "[]")
         values["tags"] = json.loads(values["tags"] or "{}")
         values["superseded"] = bool(values["superseded"])
-        return DocumentRecord(**values)
+        return DocumentRecord.from_values(values)
 
     def put_document(
         self,

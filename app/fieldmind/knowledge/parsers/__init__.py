@@ -15,7 +15,12 @@ from fieldmind.knowledge.parsers.model import ParsedDocument, Segment
 if TYPE_CHECKING:
     from fieldmind.knowledge.scans import ScanReader
 
-__all__ = ["SUPPORTED", "ParsedDocument", "Segment", "parse"]
+__all__ = ["READER_VERSION", "SUPPORTED", "ParsedDocument", "Segment", "parse"]
+
+READER_VERSION = 2
+"""Bumped when reading changes what an unchanged file gives (2: words hyphenated at a PDF line's end joined).
+A document read by an older version is read again when its file is next added: its bytes did not change, but
+what Fieldmind makes of them did."""
 
 SUPPORTED = {
     ".pdf": "pdf",
