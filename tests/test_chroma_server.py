@@ -119,7 +119,8 @@ def test_two_terminals_share_one_site_store_and_never_overwrite_each_other(chrom
     from fieldmind.knowledge.parsers import READER_VERSION
 
     alpha_id = next(d.id for d in two.knowledge.documents() if d.name == "a.pdf")
-    assert site.listing()[alpha_id] == (next(d.sha256 for d in two.knowledge.documents() if d.id == alpha_id), 2)
+    sha = next(d.sha256 for d in two.knowledge.documents() if d.id == alpha_id)
+    assert site.listing()[alpha_id] == (sha, READER_VERSION)
     with two.knowledge.locked_store() as store:  # terminal two's copy, as an older reader left it: taken again
         store._db.execute("UPDATE documents SET reader = 0 WHERE id = ?", (alpha_id,))
         store._db.commit()
