@@ -64,8 +64,8 @@ class Weights:
     """Weight of the share of the question's exact identifiers (`E05`) the window holds, in score and confidence."""
     threshold: float = 1.15
     """Confidence at or above which the best window is the answer. Fitted with `margin` and `coverage` on three
-    question sets (shared, apcupsd, demo; `bench/answers.py --fit`), a confident wrong answer counting twice as
-    bad as a right one is good. The optimum is flat: neighbouring weights score within a question or two of it."""
+    question sets (shared, apcupsd, demo; `bench/answers.py --fit`), a confident wrong answer cancelling three
+    right ones (`WRONG_COST`). The optimum is flat: neighbouring weights score within a question or two of it."""
     closest: float = 0.65
     """Between this and `threshold`: "not found", with the best window shown as the closest lines."""
 
