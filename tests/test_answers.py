@@ -371,3 +371,37 @@ def test_words_hyphenated_at_a_line_end_are_joined_as_the_manual_spells_them() -
     manual = parse_pdf(Path(__file__).parent / "data" / "avrdude" / "avrdude-manual.pdf")  # 89 marks in PDFium's text
     text = "\n".join(segment.text for segment in manual.segments)
     assert "\ufffe" not in text and "EEP-ROM" not in text and text.count("EEPROM") >= 20
+
+
+def test_the_page_picture_marks_a_quoted_word_the_typesetter_broke_over_two_lines() -> None:
+    """The quote holds "supported" where the page has "sup-" at a line's end and "ported" on the next; PDFium's
+    own search found neither the line nor the four words around the break, so they went unmarked."""
+    import pypdfium2 as pdfium
+
+    from fieldmind.knowledge.picture import render_page, text_boxes
+
+    manual = Path(__file__).parent / "data" / "avrdude" / "avrdude-manual.pdf"
+    quote = (
+        "Atmel’s XplainedPro boards, using EDBG protocol (CMSIS-DAP compliant), are supported by the “jtag3” "
+        "programmer type."
+    )
+    pdf = pdfium.PdfDocument(str(manual))
+    page = pdf[6]
+    textpage = page.get_textpage()
+    width, height = page.get_size()
+    text = textpage.get_text_range()
+    mark = text.index("sup\ufffe")
+    boxes = text_boxes(textpage, width, height, quote)
+
+    def marked(index: int) -> bool:
+        left, bottom, right, top = textpage.get_charbox(index)
+        x, y = (left + right) / 2 / width, 1 - (bottom + top) / 2 / height
+        return any(a <= x <= c and b <= y <= d for a, b, c, d in boxes)
+
+    assert marked(mark) and marked(mark + 4)  # "sup" and "ported", either side of the break
+    assert not marked(text.index("STK500"))  # and not the rest of the page
+    assert text_boxes(textpage, width, height, "words this page does not hold") == []
+    textpage.close()
+    page.close()
+    pdf.close()
+    assert len(render_page(manual, 7, quote, None, width=600).marked) == len(boxes)

@@ -7,8 +7,10 @@ scanned page, the word boxes OCR stored at ingest.
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,33 +70,77 @@ def render_page(
 
 
 def text_boxes(textpage: Any, page_w: float, page_h: float, quote: str) -> list[Box]:
-    """Boxes of the quote's lines (a table row's cells) as PDFium finds them on the page; a line not found
-    whole is looked for in runs of four words (extracted text and the page's line breaks do not always agree)."""
+    """Boxes of the quote's lines (a table row's cells) on the page; a line not found whole is looked for in
+    runs of four words (extracted text and the page's line breaks do not always agree). Lines are matched on
+    their letters and digits alone: the page's text has line breaks where the quote has spaces, and marks a word
+    the typesetter broke over two lines ("Trans\ufffefers") that the quote holds joined; PDFium's own search
+    found neither."""
+    page = PageLetters.of(textpage)
     boxes: list[Box] = []
+    after = 0
     lines = (cell.strip() for line in quote.splitlines() for cell in line.split(" | "))  # table rows: by cell
     for line in lines:
         if len(line) < 2:
             continue
         words = line.split()
-        pieces = [line] if _find(textpage, line) else [" ".join(words[i : i + 4]) for i in range(0, len(words), 4)]
-        for piece in pieces:
-            found = _find(textpage, piece)
+        whole = page.find(line, after)
+        pieces = [whole] if whole else [page.find(" ".join(words[i : i + 4]), after) for i in range(0, len(words), 4)]
+        for found in pieces:
             if found is None:
                 continue
             index, count = found
+            after = max(after, page.letter_at(index + count))
             for n in range(textpage.count_rects(index, count)):
                 left, bottom, right, top = textpage.get_rect(n)
                 boxes.append((left / page_w, 1 - top / page_h, right / page_w, 1 - bottom / page_h))
     return boxes
 
 
-def _find(textpage: Any, text: str) -> tuple[int, int] | None:
-    searcher = textpage.search(text, match_case=False, match_whole_word=False)
-    try:
-        found = searcher.get_next()
-    finally:
-        searcher.close()
-    return (int(found[0]), int(found[1])) if found else None
+def letters(text: str) -> tuple[str, list[int]]:
+    """The letters and digits of `text`, lower-cased and NFKC-folded (the ligature "\ufb01" is "fi"), each with
+    its index in `text`."""
+    kept: list[str] = []
+    where: list[int] = []
+    for index, char in enumerate(text):
+        for folded in unicodedata.normalize("NFKC", char).lower():
+            if folded.isalnum():
+                kept.append(folded)
+                where.append(index)
+    return "".join(kept), where
+
+
+@dataclass
+class PageLetters:
+    """A PDF page's characters as PDFium indexes them (one each, so a match maps to its boxes), reduced to
+    their letters and digits."""
+
+    letters: str
+    where: list[int]
+
+    @classmethod
+    def of(cls, textpage: Any) -> PageLetters:
+        import pypdfium2.raw as raw
+
+        text = "".join(chr(raw.FPDFText_GetUnicode(textpage.raw, i)) for i in range(textpage.count_chars()))
+        return cls(*letters(text))
+
+    def find(self, text: str, after: int = 0) -> tuple[int, int] | None:
+        """(first character index, count) of `text` on the page: after letter `after` if it is there (a
+        quote's lines come in page order), else anywhere."""
+        wanted = letters(text)[0]
+        if len(wanted) < 2:
+            return None
+        at = self.letters.find(wanted, after)
+        if at < 0:
+            at = self.letters.find(wanted)
+        if at < 0:
+            return None
+        first, last = self.where[at], self.where[at + len(wanted) - 1]
+        return first, last - first + 1
+
+    def letter_at(self, char_index: int) -> int:
+        """The first letter at or after the page's character `char_index`."""
+        return bisect.bisect_left(self.where, char_index)
 
 
 _NORMAL = re.compile(r"[^\w]+")
