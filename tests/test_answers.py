@@ -237,6 +237,36 @@ def test_the_question_terms_are_matched_as_stems_and_counted_per_text() -> None:
     assert match_terms("When should I change the engine oil?", texts).coverage == []
 
 
+def test_a_question_about_a_default_is_drawn_to_the_line_that_says_default(embedder) -> None:  # type: ignore[no-untyped-def]
+    """ "What is the default …?" is answered by a line that says "default" ("The default value … is 4800."); the
+    word is too common among a page's lines for BM25 to weigh, so a window that says it when asked gets a bonus."""
+    from dataclasses import replace
+
+    from fieldmind.answers.choose import WEIGHTS, Unit, score
+    from fieldmind.answers.terms import asks_for_default
+    from fieldmind.knowledge.retrieve import Passage
+
+    assert asks_for_default("What is the default POLLTIME?")
+    assert asks_for_default("If I use the examcopy environment without giving a number, how many versions are made?")
+    assert not asks_for_default("What torque for the cylinder head bolts?")
+
+    page = (
+        "Transfers on all units at high serial speeds are severely restricted by this handshake. Use good cables. "
+        "Keep the unit still.\n\nThe baud rate must match the one set on the receiver. The default value is 4800."
+    )
+    passage = Passage(1, "d", "manual.pdf", 96, "Magellan serial protocol > baud option", page, 1.0)
+    units = [Unit(passage, 0, span, "manual.pdf, page 96", page, None) for span in split_units(page)]
+    question = "What is the default baud rate for Magellan serial transfers?"
+    vector = embedder.encode([question])[0]
+    bonus = {w.text: w for w in score(question, vector, units, embedder.encode)}
+    plain = {w.text: w for w in score(question, vector, units, embedder.encode, replace(WEIGHTS, default=0.0))}
+    for text, window in bonus.items():
+        gain = window.score - plain[text].score
+        assert gain == pytest.approx(WEIGHTS.default if "default" in text else 0.0), text
+    assert any("default" in text for text in bonus) and any("default" not in text for text in bonus)
+    assert not any(w.says_default for w in score("What baud rate?", vector, units, embedder.encode))
+
+
 def test_option_lists_numbered_headings_and_lines_ending_a_sentence_are_units_of_their_own() -> None:
     """PDF text of a command's manual page: Bling Fire alone read the options and the next heading as one
     run-on sentence, cut at 60 words in the middle of "--epoch" (a line that starts "--n-copies" or lower case

@@ -55,6 +55,21 @@ def asks_for_number(question: str) -> bool:
     return bool(_ASKS_NUMBER.search(question))
 
 
+_ASKS_DEFAULT = re.compile(
+    r"\b(?:default|out of the box|if (?:i|you|we) (?:don't|do not) (?:specify|give|set)|without (?:giving|setting|"
+    r"specifying)|not given)\b",
+    re.IGNORECASE,
+)
+SAYS_DEFAULT = re.compile(r"\bdefault", re.IGNORECASE)
+
+
+def asks_for_default(question: str) -> bool:
+    """Questions about what holds when nothing is set ("the default POLLTIME", "without giving a number"): the
+    manual answers them in a line that says "default" ("an option (default is 5)"), a word too common among the
+    candidates for BM25 to weigh."""
+    return bool(_ASKS_DEFAULT.search(question))
+
+
 def content_terms(question: str) -> list[str]:
     words = [w.lower() for w in _WORD.findall(question)]
     return list(dict.fromkeys(w for w in words if w not in STOPWORDS and (len(w) > 1 or w.isdigit())))
