@@ -267,6 +267,17 @@ def test_a_question_about_a_default_is_drawn_to_the_line_that_says_default(embed
     assert not any(w.says_default for w in score("What baud rate?", vector, units, embedder.encode))
 
 
+def test_the_number_of_a_heading_a_list_item_or_a_step_is_not_a_value() -> None:
+    """A question that asks for a number prefers a stretch that states one; "6.5.2 Fill the boxes" or "3. The run
+    time calibration …" states none, and drew such questions to numbered headings and lists."""
+    from fieldmind.answers.terms import holds_value
+
+    assert not holds_value("6.5.2 Fill the boxes\nWhen the letters are drawn inside the boxes, tell the students.")
+    assert not holds_value("3. The run time calibration is not advisable for a new UPS.\nStep 2: press the button.")
+    assert holds_value("3. The default darkness threshold is 0.15.")
+    assert holds_value("lpt1 0x378") and holds_value("Tighten to 38 N·m.") and holds_value("See section 5.4.2.")
+
+
 def test_option_lists_numbered_headings_and_lines_ending_a_sentence_are_units_of_their_own() -> None:
     """PDF text of a command's manual page: Bling Fire alone read the options and the next heading as one
     run-on sentence, cut at 60 words in the middle of "--epoch" (a line that starts "--n-copies" or lower case

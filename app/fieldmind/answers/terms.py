@@ -50,6 +50,18 @@ def holds_identifiers(question: str, text: str) -> float:
     return sum(f" {_fold(n)} " in folded for n in names) / len(names)
 
 
+_LINE_MARKER = re.compile(
+    r"^[ \t]*(?:\d{1,3}(?:\.\d{1,3})+\.?|\d{1,3}[.)]|step\s+\d+[:.])(?=\s)", re.IGNORECASE | re.MULTILINE
+)
+"""The number that opens a numbered heading ("6.5.2 Fill the boxes"), a list item ("3. ") or a step ("Step 2:")."""
+
+
+def holds_value(text: str) -> bool:
+    """Whether the text states a number, not counting those that number its headings, list items and steps:
+    "6.5.2 Fill the boxes" states no value."""
+    return bool(DIGIT.search(_LINE_MARKER.sub(" ", text)))
+
+
 def asks_for_number(question: str) -> bool:
     """Questions whose answer is a quantity, a setting or a part number: a stretch without digits rarely answers."""
     return bool(_ASKS_NUMBER.search(question))
