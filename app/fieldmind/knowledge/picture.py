@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import bisect
 import json
-import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,17 +142,10 @@ class PageLetters:
         return bisect.bisect_left(self.where, char_index)
 
 
-_NORMAL = re.compile(r"[^\w]+")
-
-
-def _norm(word: str) -> str:
-    return _NORMAL.sub("", word.lower())
-
-
 def word_boxes(words: list[list[Any]], quote: str) -> list[Box]:
     """Boxes of the OCR words the quote was made of: where the quote's words line up longest on the page."""
-    wanted = [w for w in (_norm(t) for t in quote.split()) if w]
-    have = [_norm(str(w[0])) for w in words]
+    wanted = [w for w in (letters(t)[0] for t in quote.split()) if w]
+    have = [letters(str(w[0]))[0] for w in words]
     if not wanted or not have:
         return []
     best, best_start = 0, 0
