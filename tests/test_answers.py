@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fieldmind.answers.check import facts, facts_supported, unsupported_facts
+from fieldmind.answers.check import facts, facts_supported, faithful, unsupported_facts
 from fieldmind.answers.quote import Quote
 from fieldmind.answers.units import split_units
 from fieldmind.assistant import NOT_FOUND_ANSWER, Assistant, QuoteReady, SourcesReady
@@ -66,6 +66,32 @@ def test_the_facts_check_accepts_rewording_and_refuses_any_new_number_unit_or_id
     assert not facts_supported("Use filter NW-OF-2211.", quote)
     assert not facts_supported("Set MINUTES to 5 percent.", quote)
     assert {"38", "38 N·m", "NW-OF-2210"} <= facts(quote)
+
+
+def test_a_short_answer_that_misreads_the_quote_is_not_shown() -> None:
+    """Short answers the default model wrote over real quotes (bench/short_answers.py): each passes the check
+    of numbers and identifiers but says what the quote does not."""
+    belt = "Adjusting the V-belt\nBelt deflection must be 10 to 12 mm when pressed midway between the pulleys."
+    assert facts_supported("The V-belt should deflect 12 mm.", belt)
+    assert not faithful("The V-belt should deflect 12 mm.", belt, "How much should the V-belt deflect?")
+    assert faithful("10 to 12 mm.", belt, "How much should the V-belt deflect?")
+    codes = "E04* Overspeed (above 1,750 rpm) Check the governor linkage.\nE05* Overload (output above 110% for 10 s)"
+    assert not faithful("Fault code E05 indicates an overspeed condition.", codes, "What does fault code E05 mean?")
+    assert faithful("E05 means overload.", codes, "What does fault code E05 mean?")
+    ini = "On startup, GPSBabel will look for a file named gpsbabel.ini containing preferences you have provided."
+    where = "Where does GPSBabel look for gpsbabel.ini on Linux?"
+    assert not faithful("On Linux, GPSBabel looks for gpsbabel.ini in /etc.", ini, where)  # a path it invented
+    batch = "GPSBabel can read directions from batch (or command) files via the -b option."
+    ask = "Can I put a long GPSBabel command line into a file and run it from there?"
+    assert not faithful("Yes, you can put a long GPSBabel command line into a file and run it from there.", batch, ask)
+    assert not faithful("Yes.", batch, ask)
+    assert faithful("Yes, with the -b option.", batch, ask)
+
+
+def test_a_short_answer_may_reword_with_a_word_of_its_own() -> None:
+    quote = "Fastener | Torque\nCylinder head bolts | 90 N.m, in three stages"
+    assert faithful("The head bolts take 90 N.m, in three stages.", quote, "What torque for the head bolts?")
+    assert faithful("Port 25.", "--smtp-port port sets the port (default value is 25).", "Which SMTP port is used?")
 
 
 @pytest.fixture

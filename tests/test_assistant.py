@@ -76,7 +76,7 @@ def test_sources_then_quote_then_short_answer_and_stop_keeps_the_quote(assistant
     assert stopped.found and stopped.quote is not None and stopped.short_answer is None
 
 
-def test_the_short_answer_is_refused_when_it_adds_a_number(embedder, amc_index) -> None:  # type: ignore[no-untyped-def]
+def test_the_short_answer_is_refused_when_it_adds_a_number_or_says_nothing_new(embedder, amc_index) -> None:  # type: ignore[no-untyped-def]
     """A scripted model (named as a fake) that invents a port: the quote stands alone."""
     from fakes import FakeScriptedEngine
     from fieldmind.knowledge.index import KnowledgeBase
@@ -89,5 +89,8 @@ def test_the_short_answer_is_refused_when_it_adds_a_number(embedder, amc_index) 
         assert "587" not in answer.text and "25" in answer.quote.text  # type: ignore[union-attr]
         faithful = Assistant(kb, FakeScriptedEngine(["Port ", "25."]))
         assert faithful.ask(QA["A27"]["question"]).short_answer == "Port 25."
+        echoing = Assistant(kb, FakeScriptedEngine(["It uses the SMTP port ", "given by --smtp-port."]))
+        echoed = echoing.ask(QA["A27"]["question"])  # says nothing the question did not: the quote stands alone
+        assert echoed.found and echoed.short_answer is None and echoed.attempt.startswith("It uses the SMTP port")
     finally:
         kb.close()

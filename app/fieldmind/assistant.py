@@ -3,8 +3,8 @@
 Evidence first: the app finds the sentence, list item or table row of the manual that answers
 (`answers/choose.py`) and shows it word for word with its page (`answers/quote.py`). Only then may the model
 reword it, from the quote alone, and that short answer is shown only when every fact in it is in the quote
-(`answers/check.py`). When no unit scores high enough the answer is "Not found in your documents" and the
-closest passages are still shown. The model never chooses or writes the facts.
+and it says what the quote says (`answers/check.py`). When no unit scores high enough the answer is "Not
+found in your documents" and the closest passages are still shown. The model never chooses or writes the facts.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from fieldmind.answers import choose, short, terms
-from fieldmind.answers.check import facts_supported
+from fieldmind.answers.check import faithful
 from fieldmind.answers.quote import Quote, closest_lines, differing, select
 from fieldmind.knowledge.context import PageContext
 from fieldmind.knowledge.retrieve import Passage
@@ -252,7 +252,8 @@ class Assistant:
         yield AnswerDone(answer)
 
     def _short_answer(self, question: str, answer: Answer, started: float, stop: Callable[[], bool]) -> str | None:
-        """The model's rewording of the quotes, or None when it adds a fact they do not hold (or is stopped)."""
+        """The model's rewording of the quotes, or None when it says what they do not (`check.faithful`), or is
+        stopped."""
         assert self.engine is not None
         assert answer.quote is not None
         quoted = answer.quote.shown()
@@ -263,7 +264,7 @@ class Assistant:
             written = self._write(short.prompt(question, quoted), answer, started, stop)
         written = " ".join(written.split())
         answer.attempt = written
-        if answer.stopped or not short.acceptable(written) or not facts_supported(written, quoted):
+        if answer.stopped or not short.acceptable(written) or not faithful(written, quoted, question):
             return None
         return written
 

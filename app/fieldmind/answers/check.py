@@ -1,20 +1,36 @@
-"""The facts check: a model-written short answer is shown only if every fact in it is in the quote.
+"""The facts check: a model-written short answer is shown only if it says what the quote says.
 
 A fact is anything a technician would act on: a number (with its unit), a part number, a code, an
-identifier. Each must appear verbatim (case and spacing aside) in the quoted text, so Fieldmind never
-shows a number the manual does not hold. Words may differ; facts may not.
+identifier, a file path. Each must appear verbatim (case and spacing aside) in the quoted text, so Fieldmind
+never shows a number the manual does not hold. Words may differ, a little: the answer may bring one word of its
+own ("take", "adds"), not a claim (`faithful`).
 """
 
 from __future__ import annotations
 
 import re
+import sqlite3
+
+from fieldmind.answers.terms import content_terms
 
 _NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:[.,:/]\d+)*(?:\s?%)?")
 _NUMBER_WITH_UNIT = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*\s?([A-Za-zµΩ°·/]+(?:·[A-Za-z]+)?)")
 _IDENTIFIER = re.compile(
     r"(?<!\w)(?:[A-Z][A-Z0-9]{2,}|[A-Za-z]+[-_:./][A-Za-z0-9][\w\-:./]*|[A-Za-z]*\d+[A-Za-z][\w\-]*"
-    r"|[a-z]+[A-Z]\w*|--?[a-z][\w-]+|\\[A-Za-z]+)(?!\w)"
+    r"|[a-z]+[A-Z]\w*|--?[a-z][\w-]+|\\[A-Za-z]+|~?/[A-Za-z_.][\w.-]*(?:/[\w.-]+)*)(?!\w)"
 )
+"""Codes, part numbers, options, directives, and file paths (`/etc`, `~/.gpsbabel`): a path the quote does not
+name is as invented as a number."""
+_RANGE = re.compile(r"(?<![\w.,-])(\d+(?:[.,]\d+)?)\s*(?:to|-|–|—)\s*(\d+(?:[.,]\d+)?)(?![\w-])")
+OWN_WORDS = 1
+"""Words of its own a short answer may use, beyond the quote's and the question's (stemmed; stop words aside).
+Chosen on the calibration sets' short answers by the default model (`bench/short_answers.py`): at 1 they show
+all 21 that hold the key and 3 of 8 that miss it (5 at 2 or more; at 0 one that holds the key is refused).
+Over all six sets the whole check shows 42 of 42 short answers that hold the key, 9 of 18 that miss it (15 with
+the facts alone) and 4 of 8 written over a wrong quote (6): "Fault code E05 indicates an overspeed condition."
+over a quote whose E05 row reads "Overload" is no longer shown."""
+ANSWER_WORDS = frozenset("yes must may might shall cannot".split())
+"""Words of how an answer is put, not of what it says."""
 _SPACE = re.compile(r"\s+")
 _WORD_UNITS = frozenset(
     "mm cm m km in ft nm n·m lb lbf lbs psi bar kpa mpa pa v mv kv a ma w kw hp hz khz mhz rpm l ml gal qt s ms "
@@ -57,3 +73,47 @@ def unsupported_facts(answer: str, source: str) -> list[str]:
 
 def facts_supported(answer: str, source: str) -> bool:
     return not unsupported_facts(answer, source)
+
+
+def splits_range(answer: str, source: str) -> bool:
+    """Whether the answer gives one end of a range the source states ("12 mm" for "10 to 12 mm")."""
+    said = numbers(answer)
+    return any((low in said) != (high in said) for low, high in _RANGE.findall(source))
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in content_terms(text) if not w.isdigit() and w not in ANSWER_WORDS]
+
+
+def words_not_in(answer: str, *sources: str) -> list[str]:
+    """The answer's content words that none of the sources holds, Porter-stemmed (SQLite FTS5), so
+    "indicates" is in a text that says "indicated"."""
+    words = _words(answer)
+    if not words:
+        return []
+    db = sqlite3.connect(":memory:")
+    try:
+        db.execute("CREATE VIRTUAL TABLE s USING fts5(text, tokenize='porter unicode61 remove_diacritics 2')")
+        db.executemany("INSERT INTO s(text) VALUES (?)", [(s,) for s in sources])
+        return [w for w in words if not db.execute("SELECT 1 FROM s WHERE s MATCH ?", (f'"{w}"',)).fetchone()]
+    finally:
+        db.close()
+
+
+def restates(answer: str, question: str) -> bool:
+    """Whether the answer says nothing the question did not: no word or fact of the quote's ("Yes, you can put
+    a long command line into a file." — and a bare "Yes." on a quote that says "they must not")."""
+    folded = _fold(question)
+    return not words_not_in(answer, question) and all(_present(f, folded) for f in facts(answer))
+
+
+def faithful(answer: str, quote: str, question: str) -> bool:
+    """Whether the short answer may be shown above the quote: every fact of it in the quote, no range cut to
+    one end, no more than OWN_WORDS words from outside the quote and question, and something the question
+    did not already say. Measured: see OWN_WORDS."""
+    return (
+        facts_supported(answer, quote)
+        and not splits_range(answer, quote)
+        and len(words_not_in(answer, quote, question)) <= OWN_WORDS
+        and not restates(answer, question)
+    )

@@ -1,8 +1,9 @@
 """The optional short answer: the model rewords the quote it is given, and nothing else.
 
 Small models write facts badly and reword well, so the model sees only the question and the quote (a tiny
-prompt: fast) and its answer is shown only when every number, unit and identifier in it is in the quote
-(`check.py`). The system prompt is a fixed prefix, so llama.cpp reuses its KV cache across questions.
+prompt: fast) and its answer is shown only when every number, unit and identifier in it is in the quote and
+it says what the quote says (`check.faithful`). The system prompt is a fixed prefix, so llama.cpp reuses its
+KV cache across questions.
 """
 
 from __future__ import annotations
