@@ -25,7 +25,8 @@ _RANGE = re.compile(r"(?<![\w.,-])(\d+(?:[.,]\d+)?)\s*(?:to|-|–|—)\s*(\d+(?:
 OWN_WORDS = 1
 """Words of its own a short answer may use, beyond the quote's and the question's (stemmed; stop words aside).
 Chosen on the calibration sets' short answers by the default model (`bench/short_answers.py`): at 1 they show
-all 21 that hold the key and 3 of 8 that miss it (5 at 2 or more; at 0 one that holds the key is refused).
+all 21 that hold the key and 3 of the 7 that miss it which the facts alone let through (5 at 2 or more; at 0
+one that holds the key is refused).
 Over all six sets the whole check shows 42 of 42 short answers that hold the key, 9 of 18 that miss it (15 with
 the facts alone) and 4 of 8 written over a wrong quote (6): "Fault code E05 indicates an overspeed condition."
 over a quote whose E05 row reads "Overload" is no longer shown."""
