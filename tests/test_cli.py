@@ -102,6 +102,30 @@ def test_remove_by_name(isolated_home: Path) -> None:
     assert run("remove", "nothing.pdf", home=isolated_home).returncode == 1
 
 
+@pytest.mark.model
+def test_eval_prints_the_confusion_table_and_what_the_short_answers_said(tmp_path: Path, isolated_home: Path) -> None:
+    """`fieldmind eval` over the demo manual's 13 verified questions, with the small model writing the short
+    answers: retrieval, the outcome of every question per kind, and what each found answer's short answer did."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    shutil.copy(DEMO_PDF, docs / DEMO_PDF.name)
+    qa = Path(__file__).parent / "data" / "demo" / "qa.jsonl"
+    args = ["eval", str(qa), "--docs", str(docs), "--model", "gemma-3-270m"]
+    report = json.loads(run(*args, "--json", home=isolated_home).stdout)
+    every = report["confusion"]["all"]
+    assert sum(every.values()) == 13 and every["not found (rightly)"] == 3  # the 3 the manual does not answer
+    assert every["wrong"] == 0 and every["right"] >= 9
+    assert report["retrieval"]["overall"]["recall@5"] == 1.0
+    said = report["short_answers"]
+    assert set(said) == {"holds the key", "misses the key", "over a wrong quote", "not shown"}
+    found = [q for q in report["questions"] if q["found"]]
+    assert sum(said.values()) == len(found) and all(q["short_answer"] in said for q in found)
+    table = run(*args, home=isolated_home)
+    assert table.returncode == 0, table.stderr
+    assert "not found (answerable)" in table.stdout
+    assert "short answers of the found answers: holds the key:" in table.stdout
+
+
 def test_models_list_shape(isolated_home: Path) -> None:
     rows = json.loads(run("models", "--json", home=isolated_home).stdout)
     assert {r["name"] for r in rows} >= {"qwen2.5-coder-0.5b-instruct", "gemma-3-270m"}

@@ -85,6 +85,10 @@ def answer_is_right(item: EvalItem, found: bool, answer: str) -> bool:
 
 
 OUTCOMES = ("right", "wrong", "not found (answerable)", "not found (rightly)")
+SHORT_ANSWERS = ("holds the key", "misses the key", "over a wrong quote", "not shown")
+"""What a found answer's short answer did: held the key facts itself; was shown over a right quote without them
+(it may mislead: the quote under it is the answer); was shown over a wrong quote; was not shown (refused by the
+check, or none written)."""
 
 
 def outcome(item: EvalItem, found: bool, shown: str) -> str:
@@ -93,6 +97,15 @@ def outcome(item: EvalItem, found: bool, shown: str) -> str:
     if not found:
         return OUTCOMES[2] if item.answerable else OUTCOMES[3]
     return OUTCOMES[0] if item.answerable and answer_is_right(item, True, shown) else OUTCOMES[1]
+
+
+def short_answer_outcome(item: EvalItem, quote: str, short_answer: str | None) -> str:
+    """Which of SHORT_ANSWERS a found answer's short answer is."""
+    if not short_answer:
+        return SHORT_ANSWERS[3]
+    if item.answerable and answer_is_right(item, True, short_answer):
+        return SHORT_ANSWERS[0]
+    return SHORT_ANSWERS[1] if item.answerable and answer_is_right(item, True, quote) else SHORT_ANSWERS[2]
 
 
 @dataclass
@@ -126,6 +139,8 @@ class EvalReport:
     answers: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
     confusion: dict[str, dict[str, int]] = field(default_factory=dict)
     """Outcome counts per question kind (and "all")."""
+    short_answers: dict[str, int] = field(default_factory=dict)
+    """For the found answers: counts of SHORT_ANSWERS."""
     rows: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -140,6 +155,8 @@ class EvalReport:
             }
         if self.confusion:
             data["confusion"] = self.confusion
+        if self.short_answers:
+            data["short_answers"] = self.short_answers
         data["questions"] = self.rows
         return data
 
@@ -173,5 +190,10 @@ def evaluate(items: Iterable[EvalItem], search: Search, ask: Ask | None = None, 
                 counts = report.confusion.setdefault(kind, dict.fromkeys(OUTCOMES, 0))
                 counts[result] += 1
             row |= {"right": right, "outcome": result, "found": answer.found, "answer": shown}
+            if answer.found and getattr(answer, "quote", None) is not None:
+                said = short_answer_outcome(item, answer.quote.shown(), getattr(answer, "short_answer", None))
+                report.short_answers = report.short_answers or dict.fromkeys(SHORT_ANSWERS, 0)
+                report.short_answers[said] += 1
+                row["short_answer"] = said
         report.rows.append(row)
     return report

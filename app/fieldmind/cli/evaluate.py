@@ -49,6 +49,9 @@ def evaluate(
     if "confusion" in data:
         click.echo("")
         click.echo(confusion_table(data["confusion"]))
+    if "short_answers" in data:
+        said = ", ".join(f"{what}: {count}" for what, count in data["short_answers"].items())
+        click.echo(f"short answers of the found answers: {said}")
 
 
 def confusion_table(confusion: dict[str, dict[str, int]]) -> str:
