@@ -1,6 +1,6 @@
 """What the model's short answers say, over the quotes the app shows, and what the check lets through.
 
-    python bench/short_answers.py [--json] [--sets shared-set,apcupsd,demo,avrdude,nut,gpsbabel]
+    python bench/short_answers.py [--json] [--model NAME] [--sets shared-set,apcupsd,demo,avrdude,nut,gpsbabel]
 
 For every question of each set whose quote is shown (found), the default model writes its short answer from
 the quote, as in the app (`answers/short.py`). Each is sorted: *keeps the key* (the short answer itself holds
@@ -44,6 +44,7 @@ def main() -> None:
     parser.add_argument(
         "--cache", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "fieldmind-bench-answers"
     )
+    parser.add_argument("--model", default=None, help="a catalogue name (default: the embedded default)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     from fieldmind.services import Services
@@ -51,7 +52,7 @@ def main() -> None:
 
     rows = prepare([s for s in args.sets.split(",") if s], args.cache, 5)
     with tempfile.TemporaryDirectory() as home:
-        engine = Services(load_settings(Path(home), demo_knowledge=False)).assistant().engine
+        engine = Services(load_settings(Path(home), demo_knowledge=False)).assistant(args.model).engine
         assert engine is not None
         engine.load()
         answers: list[dict[str, Any]] = []

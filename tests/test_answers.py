@@ -88,6 +88,19 @@ def test_a_short_answer_that_misreads_the_quote_is_not_shown() -> None:
     assert faithful("Yes, with the -b option.", batch, ask)
 
 
+def test_a_short_answer_that_says_a_phrase_over_and_over_is_not_shown() -> None:
+    """What the base model (Gemma 270M) wrote over real quotes before its output was cut at "Answer:": each held
+    only facts of its quote, and each loops."""
+    from fieldmind.answers.short import acceptable, prompt
+
+    assert not acceptable("Hello, world Hello, world Hello, world Hello, world")
+    assert not acceptable("60 seconds Answer: 60 seconds Answer: 60 seconds Answer: 60 seconds")
+    assert not acceptable("• Crop each image into two pages. • Crop each image into two pages. • Crop each image into")
+    assert acceptable("The low battery warning times can be set to 2, 5, 7, or 10 minutes.")
+    assert acceptable("Port 25, or 465 with --smtp-ssl ssl.")
+    assert " Answer:" in prompt("q?", "text").stops  # a base model goes on with the next "Answer:"; cut there
+
+
 def test_a_short_answer_may_reword_with_a_word_of_its_own() -> None:
     quote = "Fastener | Torque\nCylinder head bolts | 90 N.m, in three stages"
     assert faithful("The head bolts take 90 N.m, in three stages.", quote, "What torque for the head bolts?")
