@@ -14,6 +14,8 @@ from fieldmind.tui.widgets.picture import picture_rows, picture_widget
 
 ZOOMS = (1.0, 1.5, 2.0, 3.0)
 """Picture width as a multiple of the screen's width."""
+LAYOUT_TRIES = 20
+"""Refreshes to wait for the picture's box to have a width before drawing at the narrowest."""
 
 
 class PageScreen(ModalScreen[None]):
@@ -53,12 +55,19 @@ class PageScreen(ModalScreen[None]):
         self.query_one("#picture").focus()
         self.render_page()
 
+    def render_page(self, tries: int = 0) -> None:
+        """The page at the width of its box, once the box is laid out: read before the first layout (as a busy
+        machine's worker could) the width is 0, and the page came out 20 cells wide and stayed so."""
+        width = self.query_one("#picture", ScrollableContainer).size.width
+        if not width and tries < LAYOUT_TRIES:
+            self.call_after_refresh(self.render_page, tries + 1)
+            return
+        self.draw_page(max(20, int(width * ZOOMS[self.zoom]) - 2))
+
     @work(thread=True, exclusive=True, group="page", exit_on_error=False)
-    def render_page(self) -> None:
+    def draw_page(self, cells: int) -> None:
         """Rendered in a worker: a large page takes a few tenths of a second."""
         app = fieldmind_app(self)
-        box = self.query_one("#picture", ScrollableContainer)
-        cells = max(20, int(box.size.width * ZOOMS[self.zoom]) - 2)
         marks = {self.first_page: self.quote, self.first_page + 1: self.continued}
         quote = marks.get(self.page)
         try:
