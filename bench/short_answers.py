@@ -3,10 +3,11 @@
     python bench/short_answers.py [--json] [--model NAME] [--sets shared-set,apcupsd,demo,avrdude,nut,gpsbabel]
 
 For every question of each set whose quote is shown (found), the default model writes its short answer from
-the quote, as in the app (`answers/short.py`). Each is sorted: *keeps the key* (the short answer itself holds
-the question's key facts), *misses it* (a right quote, a short answer without its key: "You should put whatever
-you like." for a quote that says "set port to auto"), *on a wrong quote* — then counted as let through by the
-facts-only check (every number and identifier in the quote) and by the whole check (`check.faithful`).
+the quote, as in the app (`answers/short.py`). Each is sorted as `fieldmind eval` sorts the shown ones
+(`evaluation.SHORT_ANSWERS`): *holds the key* (the short answer itself holds the question's key facts), *misses
+the key* (over a right quote: "You should put whatever you like." for a quote that says "set port to auto"),
+*over a wrong quote*, *not shown* (nothing written) — then counted as let through by the facts-only check (every
+number and identifier in the quote) and by the whole check (`check.faithful`).
 A short answer is shown above the quote, so one that misses the key or misreads the quote misleads even
 when the quote below it is right. Needs the default model (FIELDMIND_MODEL__DIR, as `fieldmind bench`).
 """
@@ -33,7 +34,7 @@ from fieldmind.answers import choose, short  # noqa: E402
 from fieldmind.answers.check import facts_supported, faithful  # noqa: E402
 from fieldmind.answers.quote import select  # noqa: E402
 from fieldmind.assistant import SHORT_ANSWER_TOKENS  # noqa: E402
-from fieldmind.evaluation import answer_is_right  # noqa: E402
+from fieldmind.evaluation import short_answer_outcome  # noqa: E402
 
 SETS = "shared-set,apcupsd,demo,avrdude,nut,gpsbabel"
 
@@ -64,12 +65,7 @@ def main() -> None:
             question, quoted = row.item.question, quote.shown()
             started = time.perf_counter()
             written = " ".join("".join(engine.stream(short.prompt(question, quoted), SHORT_ANSWER_TOKENS)).split())
-            right_quote = row.item.answerable and answer_is_right(row.item, True, quoted)
-            kind = (
-                "on a wrong quote"
-                if not right_quote
-                else ("keeps the key" if answer_is_right(row.item, True, written) else "misses it")
-            )
+            kind = short_answer_outcome(row.item, quoted, written or None)
             acceptable = short.acceptable(written)
             answers.append(
                 {
