@@ -9,9 +9,8 @@ own ("take", "adds"), not a claim (`faithful`).
 from __future__ import annotations
 
 import re
-import sqlite3
 
-from fieldmind.answers.terms import content_terms
+from fieldmind.answers.terms import content_terms, stemmed
 
 _NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:[.,:/]\d+)*(?:\s?%)?")
 _NUMBER_WITH_UNIT = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*\s?([A-Za-zµΩ°·/]+(?:·[A-Za-z]+)?)")
@@ -87,18 +86,13 @@ def _words(text: str) -> list[str]:
 
 
 def words_not_in(answer: str, *sources: str) -> list[str]:
-    """The answer's content words that none of the sources holds, Porter-stemmed (SQLite FTS5), so
+    """The answer's content words that none of the sources holds, Porter-stemmed (`terms.stemmed`), so
     "indicates" is in a text that says "indicated"."""
     words = _words(answer)
     if not words:
         return []
-    db = sqlite3.connect(":memory:")
-    try:
-        db.execute("CREATE VIRTUAL TABLE s USING fts5(text, tokenize='porter unicode61 remove_diacritics 2')")
-        db.executemany("INSERT INTO s(text) VALUES (?)", [(s,) for s in sources])
-        return [w for w in words if not db.execute("SELECT 1 FROM s WHERE s MATCH ?", (f'"{w}"',)).fetchone()]
-    finally:
-        db.close()
+    with stemmed(sources) as db:
+        return [w for w in words if not db.execute("SELECT 1 FROM u WHERE u MATCH ?", (f'"{w}"',)).fetchone()]
 
 
 def restates(answer: str, question: str) -> bool:

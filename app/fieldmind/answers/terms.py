@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -106,20 +107,27 @@ class TermMatches:
     """Share of the question's topic terms each text holds (empty unless asked for)."""
 
 
-def match_terms(question: str, texts: Sequence[str], coverage: bool = False) -> TermMatches:
-    """The question's terms, word pairs and (with `coverage`) topic terms in each text: one in-memory FTS5
-    table of the candidates (Porter stemming, so "changing" holds "change") answers all three."""
+@contextmanager
+def stemmed(texts: Sequence[str]) -> Iterator[sqlite3.Connection]:
+    """The texts in an in-memory FTS5 table `u` (rowid = index), Porter-stemmed: "changing" holds "change"."""
     db = sqlite3.connect(":memory:")
     try:
         db.execute("CREATE VIRTUAL TABLE u USING fts5(text, tokenize='porter unicode61 remove_diacritics 2')")
         db.executemany("INSERT INTO u(rowid, text) VALUES (?, ?)", list(enumerate(texts)))
+        yield db
+    finally:
+        db.close()
+
+
+def match_terms(question: str, texts: Sequence[str], coverage: bool = False) -> TermMatches:
+    """The question's terms, word pairs and (with `coverage`) topic terms in each text: one in-memory FTS5
+    table of the candidates (`stemmed`) answers all three."""
+    with stemmed(texts) as db:
         return TermMatches(
             keyword=_bm25(db, content_terms(question), len(texts)),
             phrase=_bm25(db, question_phrases(question), len(texts)),
             coverage=_coverage(db, topic_terms(question), len(texts)) if coverage else [],
         )
-    finally:
-        db.close()
 
 
 def _phrase(term: str) -> str:
