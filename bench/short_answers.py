@@ -10,6 +10,12 @@ the key* (over a right quote: "You should put whatever you like." for a quote th
 number and identifier in the quote) and by the whole check (`check.faithful`).
 A short answer is shown above the quote, so one that misses the key or misreads the quote misleads even
 when the quote below it is right. Needs the default model (FIELDMIND_MODEL__DIR, as `fieldmind bench`).
+
+`--closest` also has the model write over the closest lines (not found: confidence between `Weights.closest`
+and the threshold) and asks whether a faithful short answer tells lines that answer from lines that do not —
+whether "found" could wait for the short answer and take it as evidence (`found_when_faithful`: the answers
+found, right and wrong, on the calibration and held-out sets, if a faithful short answer lowered the threshold
+to each of `LOWER`). Measured and not kept (README, "Short answers").
 """
 
 from __future__ import annotations
@@ -32,11 +38,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from answers import prepare  # noqa: E402
 from fieldmind.answers import choose, short  # noqa: E402
 from fieldmind.answers.check import facts_supported, faithful  # noqa: E402
-from fieldmind.answers.quote import select  # noqa: E402
+from fieldmind.answers.quote import closest_lines, select  # noqa: E402
 from fieldmind.assistant import SHORT_ANSWER_TOKENS  # noqa: E402
-from fieldmind.evaluation import short_answer_outcome  # noqa: E402
+from fieldmind.evaluation import answer_is_right, short_answer_outcome  # noqa: E402
 
 SETS = "shared-set,apcupsd,demo,avrdude,nut,gpsbabel"
+CALIBRATION = ("shared-set", "apcupsd", "demo")
+LOWER = (0.9, 0.85, 0.8, 0.75)
 
 
 def main() -> None:
@@ -47,6 +55,7 @@ def main() -> None:
     )
     parser.add_argument("--model", default=None, help="a catalogue name (default: the embedded default)")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--closest", action="store_true", help="also over the closest lines (see above)")
     args = parser.parse_args()
     from fieldmind.services import Services
     from fieldmind.settings import load_settings
@@ -57,10 +66,14 @@ def main() -> None:
         assert engine is not None
         engine.load()
         answers: list[dict[str, Any]] = []
+        closest: list[dict[str, Any]] = []
         for row in rows:
             sure = choose.confidence(row.windows, row.absent)
             quote = select(row.windows, sure, choose.WEIGHTS, row.next_page)
             if quote is None:
+                lines = closest_lines(row.windows, sure, choose.WEIGHTS, row.next_page)
+                if args.closest and lines is not None:
+                    closest.append(_over_closest(engine, row, lines.shown(), sure))
                 continue
             question, quoted = row.item.question, quote.shown()
             started = time.perf_counter()
@@ -72,6 +85,7 @@ def main() -> None:
                     "set": row.set,
                     "id": row.item.id,
                     "kind": kind,
+                    "quote_right": row.item.answerable and answer_is_right(row.item, True, quoted),
                     "short_answer": written,
                     "facts_only": acceptable and facts_supported(written, quoted),
                     "faithful": acceptable and faithful(written, quoted, question),
@@ -82,13 +96,15 @@ def main() -> None:
     for answer in answers:
         for check in shown:
             shown[check][answer["kind"]] += answer[check]
-    result = {
+    result: dict[str, Any] = {
         "model": engine.name,
         "quotes": Counter(a["kind"] for a in answers),
         "shown_by_facts_only_check": shown["facts_only"],
         "shown_by_faithful_check": shown["faithful"],
         "answers": answers,
     }
+    if args.closest:
+        result["closest"] = _closest_summary(answers, closest)
     if args.json:
         print(json.dumps(result, indent=2))
         return
@@ -97,6 +113,44 @@ def main() -> None:
         print(f"{answer['set']:10} {answer['id']:4} {marks} {answer['kind']:16} {answer['short_answer'][:90]}")
     for key in ("quotes", "shown_by_facts_only_check", "shown_by_faithful_check"):
         print(f"{key}: {dict(result[key])}")
+    if args.closest:
+        print(f"closest lines, faithful / not: {result['closest']['lines']}")
+        for lower, counts in result["closest"]["found_when_faithful"].items():
+            print(f"found when faithful and confidence >= {lower}: {counts}")
+
+
+def _over_closest(engine: Any, row: Any, quoted: str, sure: float) -> dict[str, Any]:
+    """The short answer over closest lines, and what the lines are: right, wrong, or for no answerable question."""
+    question = row.item.question
+    written = " ".join("".join(engine.stream(short.prompt(question, quoted), SHORT_ANSWER_TOKENS)).split())
+    lines = (
+        "unanswerable" if not row.item.answerable else ("right" if answer_is_right(row.item, True, quoted) else "wrong")
+    )
+    return {
+        "set": row.set,
+        "id": row.item.id,
+        "confidence": round(sure, 3),
+        "lines": lines,
+        "short_answer": written,
+        "faithful": short.acceptable(written) and faithful(written, quoted, question),
+    }
+
+
+def _closest_summary(answers: list[dict[str, Any]], closest: list[dict[str, Any]]) -> dict[str, Any]:
+    """How faithful short answers split the closest lines, and what lowering the threshold for them would find."""
+    lines = Counter(f"{c['lines']} {'faithful' if c['faithful'] else 'not'}" for c in closest)
+    found: dict[str, Any] = {}
+    for lower in LOWER:
+        counts: dict[str, Counter[str]] = {"calibration": Counter(), "held_out": Counter()}
+        for answer in answers:  # found now; a right quote counted right whatever its short answer
+            side = "calibration" if answer["set"] in CALIBRATION else "held_out"
+            counts[side]["right" if answer["quote_right"] else "wrong"] += 1
+        for c in closest:
+            if c["faithful"] and c["confidence"] >= lower:
+                side = "calibration" if c["set"] in CALIBRATION else "held_out"
+                counts[side]["right" if c["lines"] == "right" else "wrong"] += 1
+        found[str(lower)] = {side: dict(count) for side, count in counts.items()}
+    return {"lines": dict(lines), "found_when_faithful": found, "over": closest}
 
 
 if __name__ == "__main__":

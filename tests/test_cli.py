@@ -66,6 +66,24 @@ def test_ingest_reports_bad_files_and_exits_1(tmp_path: Path, isolated_home: Pat
     }
 
 
+def test_files_of_other_types_in_a_folder_are_skipped_and_the_ingest_succeeds(
+    tmp_path: Path, isolated_home: Path
+) -> None:
+    """`fieldmind ingest ~/manuals` over a folder with pictures and archives beside the manuals exits 0 (a cron
+    job or a script over the folder does not fail), and says what it skipped."""
+    folder = tmp_path / "manuals"
+    folder.mkdir()
+    shutil.copy(DEMO_PDF, folder / "generator.pdf")
+    junk(folder / "photo.jpg")
+    junk(folder / "spares.zip")
+    out = run("ingest", str(folder), home=isolated_home)
+    assert out.returncode == 0, out.stderr
+    assert "skipped 2 file(s) of a type Fieldmind does not read (.jpg, .zip)" in out.stderr
+    assert "failed" not in out.stderr
+    again = json.loads(run("ingest", str(folder), "--json", home=isolated_home).stdout)
+    assert again["unchanged"] == 1 and sorted(Path(p).name for p in again["skipped"]) == ["photo.jpg", "spares.zip"]
+
+
 def test_a_missing_path_is_a_clear_error(isolated_home: Path) -> None:
     out = run("ingest", "/no/such/manual.pdf", home=isolated_home)
     assert out.returncode == 1

@@ -21,14 +21,28 @@ def test_folder_ingest_keeps_good_files_and_names_each_bad_one(writable_kb, tmp_
     folder = _folder(tmp_path)
     corrupt_pdf(folder / "broken.pdf")
     junk(folder / "blob.bin")
-    report = writable_kb.ingest([folder, tmp_path / "missing.pdf"])
+    junk(tmp_path / "named.bin")
+    report = writable_kb.ingest([folder, tmp_path / "missing.pdf", tmp_path / "named.bin"])
     assert report.added == 2 and report.chunks > 10
     reasons = {Path(f["path"]).name: f["error"] for f in report.failed}
-    assert set(reasons) == {"broken.pdf", "blob.bin", "missing.pdf"}
+    assert set(reasons) == {"broken.pdf", "named.bin", "missing.pdf"}
     assert "not a readable PDF" in reasons["broken.pdf"]
-    assert "unsupported file type" in reasons["blob.bin"]
+    assert "unsupported file type" in reasons["named.bin"]  # named on its own: it fails, saying why
     assert "no such file" in reasons["missing.pdf"]
     assert {d.name for d in writable_kb.documents()} == {"generator.pdf", "notes.md"}
+
+
+def test_files_of_other_types_in_a_folder_are_skipped_not_failed(writable_kb, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A folder of manuals holds pictures, archives, notes: the ingest reads what it can and lists the rest as
+    skipped, not failed (the command's exit status: tests/test_cli.py)."""
+    folder = _folder(tmp_path)
+    for name in ("photo.jpg", "wiring.JPG", "spares.zip", "README"):
+        junk(folder / name)
+    report = writable_kb.ingest([folder])
+    assert report.added == 2 and report.failed == []
+    assert sorted(Path(p).name for p in report.skipped) == ["README", "photo.jpg", "spares.zip", "wiring.JPG"]
+    assert report.skipped_types() == ".jpg ×2, .zip, (no extension)"
+    assert report.to_json()["skipped"] == report.skipped
 
 
 def test_unchanged_files_are_not_embedded_again(writable_kb, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -123,6 +123,8 @@ def _print_report(report: IngestReport, as_json: bool) -> None:
             info(f"warning: {warning['path']}: {warning['warning']}")
         for failure in report.failed:
             info(f"failed: {failure['path']}: {failure['error']}")
+        if report.skipped:
+            info(f"skipped {len(report.skipped)} file(s) of a type Fieldmind does not read ({report.skipped_types()})")
 
 
 @click.command()

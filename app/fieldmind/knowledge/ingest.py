@@ -11,6 +11,7 @@ import errno
 import json
 import os
 import sqlite3
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +43,15 @@ class IngestReport:
     chunks: int = 0
     failed: list[dict[str, str]] = field(default_factory=list)
     warnings: list[dict[str, str]] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    """Files found in a folder whose type Fieldmind does not read (pictures, archives …): not a failure."""
     cancelled: bool = False
+
+    def skipped_types(self) -> str:
+        """The skipped files by type, most first: ".jpg ×3, .zip, (no extension)"."""
+        kinds = Counter(Path(name).suffix.lower() for name in self.skipped)
+        ordered = sorted(kinds.items(), key=lambda item: (-item[1], not item[0], item[0]))
+        return ", ".join((kind or "(no extension)") + ("" if n == 1 else f" ×{n}") for kind, n in ordered)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -53,6 +62,7 @@ class IngestReport:
             "chunks": self.chunks,
             "failed": self.failed,
             "warnings": self.warnings,
+            "skipped": self.skipped,
         }
         if self.cancelled:
             data["cancelled"] = True
@@ -93,7 +103,10 @@ ProgressCallback = Callable[[IngestProgress], None]
 
 
 def walk(paths: Iterable[Path], report: IngestReport) -> Iterator[tuple[Path, Path | None]]:
-    """(file, folder it was found in) for every file under `paths`; missing paths and loops are reported."""
+    """(file, folder it was found in) for every file under `paths`; missing paths and loops are reported.
+
+    A folder of manuals holds pictures, archives and notes too: a file found in a folder whose type Fieldmind
+    does not read is skipped (and listed), not failed — a file named on its own still fails, saying why."""
     seen_dirs: set[str] = set()
     for given in paths:
         if not given.exists():
@@ -115,8 +128,12 @@ def walk(paths: Iterable[Path], report: IngestReport) -> Iterator[tuple[Path, Pa
             seen_dirs.add(real)
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             for name in sorted(files):
-                if not name.startswith("."):
-                    yield Path(folder) / name, root
+                if name.startswith("."):
+                    continue
+                if kind_of(Path(name)) is None:
+                    report.skipped.append(shown(Path(folder) / name))
+                    continue
+                yield Path(folder) / name, root
 
 
 def _disk_full(exc: BaseException) -> bool:

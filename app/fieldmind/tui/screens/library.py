@@ -119,6 +119,7 @@ class LibraryScreen(Screen[None]):
             f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
             f"removed {report.removed}, {report.chunks} passages"
             + (f", {len(report.failed)} failed" if report.failed else "")
+            + (f", {len(report.skipped)} skipped ({report.skipped_types()})" if report.skipped else "")
             + (" — cancelled" if report.cancelled else "")
         )
         app.call_from_thread(label.update, summary)
