@@ -287,7 +287,7 @@ def test_a_slow_loris_server_is_given_up_on_within_the_deadline(monkeypatch: pyt
 
 
 def test_a_really_full_disk_stops_the_ingest_with_one_clear_line(tmp_path: Path, models_dir: Path) -> None:
-    """A 6 MB tmpfs for the index (in a mount namespace of its own): the ingest that fills it names the file,
+    """A 3 MB tmpfs for the index (in a mount namespace of its own): the ingest that fills it names the file,
     says what to do, prints no traceback, and what was stored before is still there."""
     import shutil
 
@@ -298,13 +298,13 @@ def test_a_really_full_disk_stops_the_ingest_with_one_clear_line(tmp_path: Path,
     folder = tmp_path / "manuals"
     folder.mkdir()
     filler = folder / "big.md"
-    filler.write_text("\n\n".join(f"## Part {n}\n\n" + f"Check bolt BX-{n} every {n} hours. " * 40 for n in range(600)))
+    filler.write_text("\n\n".join(f"## Part {n}\n\n" + f"Check bolt BX-{n} every {n} hours. " * 40 for n in range(300)))
     mount = tmp_path / "small"
     mount.mkdir()
     home = mount / "home"
     command = " ".join(map(str, fieldmind_command()))
     script = (
-        f"mount -t tmpfs -o size=6m tmpfs {mount} && "
+        f"mount -t tmpfs -o size=3m tmpfs {mount} && "
         f"{command} ingest {DEMO_PDF} --home {home} --json > {tmp_path / 'first.json'} && "
         f"{command} ingest {folder} --home {home} --json > {tmp_path / 'second.json'} 2> {tmp_path / 'second.err'}; "
         f"echo $? > {tmp_path / 'second.rc'}; "
