@@ -30,6 +30,8 @@ from fieldmind.answers.quote import closest_lines, select  # noqa: E402
 from fieldmind.evaluation import EvalItem, answer_is_right, load_items  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
+CALIBRATION = ("shared-set", "apcupsd", "demo")
+"""The sets the confidence is fitted on; the others are held out."""
 WRONG_COST = 3
 """How many right answers one confident wrong answer cancels, when choosing the threshold: the smallest whole
 number whose choice keeps the calibration sets within the issue's bound (confident wrong ≤ 0.05). At 2, with
@@ -146,7 +148,7 @@ def curve(rows: list[Scored]) -> list[dict[str, Any]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--calibrate", default="shared-set,apcupsd,demo")
+    parser.add_argument("--calibrate", default=",".join(CALIBRATION))
     parser.add_argument("--held-out", default="avrdude,nut,gpsbabel")
     parser.add_argument(
         "--cache", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "fieldmind-bench-answers"

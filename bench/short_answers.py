@@ -35,7 +35,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "app"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from answers import prepare  # noqa: E402
+from answers import CALIBRATION, prepare  # noqa: E402
 from fieldmind.answers import choose, short  # noqa: E402
 from fieldmind.answers.check import facts_supported, faithful  # noqa: E402
 from fieldmind.answers.quote import closest_lines, select  # noqa: E402
@@ -43,7 +43,6 @@ from fieldmind.assistant import SHORT_ANSWER_TOKENS  # noqa: E402
 from fieldmind.evaluation import answer_is_right, short_answer_outcome  # noqa: E402
 
 SETS = "shared-set,apcupsd,demo,avrdude,nut,gpsbabel"
-CALIBRATION = ("shared-set", "apcupsd", "demo")
 LOWER = (0.9, 0.85, 0.8, 0.75)
 
 
@@ -77,7 +76,7 @@ def main() -> None:
                 continue
             question, quoted = row.item.question, quote.shown()
             started = time.perf_counter()
-            written = " ".join("".join(engine.stream(short.prompt(question, quoted), SHORT_ANSWER_TOKENS)).split())
+            written = _write(engine, question, quoted)
             kind = short_answer_outcome(row.item, quoted, written or None)
             acceptable = short.acceptable(written)
             answers.append(
@@ -119,10 +118,15 @@ def main() -> None:
             print(f"found when faithful and confidence >= {lower}: {counts}")
 
 
+def _write(engine: Any, question: str, quoted: str) -> str:
+    """The model's short answer from the quote, as the app asks for it."""
+    return " ".join("".join(engine.stream(short.prompt(question, quoted), SHORT_ANSWER_TOKENS)).split())
+
+
 def _over_closest(engine: Any, row: Any, quoted: str, sure: float) -> dict[str, Any]:
     """The short answer over closest lines, and what the lines are: right, wrong, or for no answerable question."""
     question = row.item.question
-    written = " ".join("".join(engine.stream(short.prompt(question, quoted), SHORT_ANSWER_TOKENS)).split())
+    written = _write(engine, question, quoted)
     lines = (
         "unanswerable" if not row.item.answerable else ("right" if answer_is_right(row.item, True, quoted) else "wrong")
     )
@@ -139,12 +143,13 @@ def _over_closest(engine: Any, row: Any, quoted: str, sure: float) -> dict[str, 
 def _closest_summary(answers: list[dict[str, Any]], closest: list[dict[str, Any]]) -> dict[str, Any]:
     """How faithful short answers split the closest lines, and what lowering the threshold for them would find."""
     lines = Counter(f"{c['lines']} {'faithful' if c['faithful'] else 'not'}" for c in closest)
+    now: dict[str, Counter[str]] = {"calibration": Counter(), "held_out": Counter()}
+    for answer in answers:  # found now; a right quote counted right whatever its short answer
+        side = "calibration" if answer["set"] in CALIBRATION else "held_out"
+        now[side]["right" if answer["quote_right"] else "wrong"] += 1
     found: dict[str, Any] = {}
     for lower in LOWER:
-        counts: dict[str, Counter[str]] = {"calibration": Counter(), "held_out": Counter()}
-        for answer in answers:  # found now; a right quote counted right whatever its short answer
-            side = "calibration" if answer["set"] in CALIBRATION else "held_out"
-            counts[side]["right" if answer["quote_right"] else "wrong"] += 1
+        counts = {side: Counter(count) for side, count in now.items()}
         for c in closest:
             if c["faithful"] and c["confidence"] >= lower:
                 side = "calibration" if c["set"] in CALIBRATION else "held_out"
