@@ -85,10 +85,12 @@ class InferenceServer:
             return self._client
 
     def _timeout(self) -> Any:
+        """httpx's bounds, a backstop to `stream`'s own: no read may be cut before the first-byte bound has passed
+        (httpx's read timeout also covers the wait for the response's headers)."""
         import httpx
 
         first = self.settings.first_byte_ms / 1000
-        return httpx.Timeout(self.settings.stall_s, connect=first)
+        return httpx.Timeout(max(self.settings.stall_s, first), connect=first)
 
     # -- health ------------------------------------------------------------------------------------------
 
