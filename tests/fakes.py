@@ -39,6 +39,10 @@ class FakeScriptedEngine:
     def name(self) -> str:
         return self.model.name
 
+    @property
+    def wrote(self) -> tuple[str, str]:
+        return self.name, self.backend
+
     def stream(self, prompt: Any, max_tokens: int) -> Iterator[str]:
         self.calls.append(prompt.messages[-1]["content"])
         self.first_token.wait(timeout=30)

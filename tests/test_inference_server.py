@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -222,6 +223,59 @@ def test_a_server_too_slow_to_first_byte_is_passed_over_within_the_bound(
         assert downs == ["no first token within 500 ms"]
     finally:
         llama_server.process.send_signal(signal.SIGCONT)  # type: ignore[union-attr]
+    services.close()
+
+
+def test_an_answer_the_local_model_wrote_names_it_though_the_server_came_back_meanwhile(
+    tmp_path: Path, embedder: Any
+) -> None:
+    """The health check runs in the background and may find the server back while the local model is still
+    writing: the answer (its JSON, its card, the status bar) still names the model that wrote it."""
+    from fakes import FakeScriptedEngine, services_factory
+    from fieldmind.settings import load_settings
+
+    class ServerBackMidAnswer(FakeScriptedEngine):  # a fake local model: the race, made to happen every time
+        def stream(self, prompt: Any, max_tokens: int) -> Iterator[str]:
+            for written, piece in enumerate(super().stream(prompt, max_tokens)):
+                if written == 1:
+                    assert services.server is not None and not services.server.up
+                    services.server.up = True  # what the health check does when the server answers again
+                yield piece
+
+    local = ServerBackMidAnswer(["40", " N·m", " (30", " lb-ft)"], name="this-laptops-model")
+    nowhere = f"http://127.0.0.1:{_free_port()}"  # nothing listens: refused at once
+    settings = load_settings(tmp_path / "home", engine={"backend": "server", "url": nowhere, "retry_s": 600})
+    services = services_factory(embedder, local)(settings)
+    services.open_knowledge()
+    answer = services.assistant().ask(QUESTION)
+    assert services.server is not None and services.server.up  # back: the next answer goes to it
+    assert answer.found and answer.attempt.startswith("40 N·m")
+    assert (answer.model, answer.engine) == ("this-laptops-model", "local")
+    services.close()
+
+
+def test_a_first_token_later_than_the_stall_bound_but_within_its_own_is_the_servers(
+    tmp_path: Path, embedder: Any, llama_server: LlamaServer
+) -> None:
+    """`first_byte_ms` bounds the wait for the first token even when it is longer than `stall_s` (a slow box
+    given a long first-byte bound must not be cut at the stall bound)."""
+    services = _services(tmp_path / "home", embedder, llama_server.url, first_byte_ms=8000, stall_s=1.0)
+    services.open_knowledge()
+    assistant = services.assistant()
+    assistant.engine.load()  # type: ignore[union-attr]
+    process = llama_server.process
+    assert process is not None
+    process.send_signal(signal.SIGSTOP)  # alive, accepting, silent for 2.5 s: past the stall bound, within 8 s
+    resume = threading.Timer(2.5, process.send_signal, args=(signal.SIGCONT,))
+    resume.start()
+    try:
+        answer = assistant.ask(QUESTION)
+    finally:
+        resume.join()
+    assert answer.engine == "server", services.server.reason  # type: ignore[union-attr]
+    assert answer.timings.first_token_ms is not None and answer.timings.quote_ms is not None
+    assert answer.timings.first_token_ms - answer.timings.quote_ms >= 2000
+    assert [e["event"] for e in _events(tmp_path / "home")] == ["answered"]
     services.close()
 
 

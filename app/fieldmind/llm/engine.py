@@ -82,6 +82,11 @@ class Engine:
         return self.model.name
 
     @property
+    def wrote(self) -> tuple[str, str]:
+        """(name, backend) of what wrote the latest answer: always this model."""
+        return self.name, self.backend
+
+    @property
     def loaded(self) -> bool:
         return self._llama is not None
 

@@ -25,12 +25,21 @@ class FallbackEngine:
         self.server = server
         self.local = local
         """Owned by `Services`, which loads, swaps and closes it; this only asks it to answer."""
+        self._wrote: str | None = None
+        """The backend that wrote the latest answer; None before the first."""
 
     @property
     def backend(self) -> str:
-        """ "server" or "local": which engine answers now. After an answer, the one that wrote it: a failure
-        marks the server down before the local model writes."""
+        """ "server" or "local": which engine would answer now."""
         return "server" if self.server.up else "local"
+
+    @property
+    def wrote(self) -> tuple[str, str]:
+        """(name, backend) of the engine that wrote the latest answer: the server's health check may have found
+        it back while the local model was writing one, so `backend` after an answer need not be its writer."""
+        backend = self._wrote or self.backend
+        # the name is read now: the server names its model in its answer
+        return (self.server.name if backend == "server" else self.local.name), backend
 
     @property
     def name(self) -> str:
@@ -42,6 +51,7 @@ class FallbackEngine:
 
     def stream(self, prompt: Prompt, max_tokens: int) -> Generator[str, None, None]:
         if self.server.up:
+            self._wrote = "server"
             begun = False
             try:
                 for piece in self.server.stream(prompt, max_tokens):
@@ -52,4 +62,5 @@ class FallbackEngine:
                 self.server.mark_down(str(exc))
                 if begun:
                     raise EngineSwitchedError(str(exc)) from exc
+        self._wrote = "local"
         yield from self.local.stream(prompt, max_tokens)
