@@ -97,8 +97,10 @@ def _services(home: Path, embedder: Any, url: str, **engine: Any) -> Any:
             "url": url,
             "api": "completion",
             "retry_s": 0.3,
-            "stall_s": 2.0,
-            "first_byte_ms": 3000,  # a server on the same 2 cores as the tests: generous, except where tested
+            # a server on the same 2 cores as the tests, slower still on a loaded CI machine: generous bounds,
+            # except in the tests of each bound
+            "stall_s": 10.0,
+            "first_byte_ms": 15_000,
         }
         | engine,
     )
@@ -108,7 +110,7 @@ def _services(home: Path, embedder: Any, url: str, **engine: Any) -> Any:
 def _fieldmind_json(*args: str, prefix: tuple[str, ...] = (), **settings: str) -> dict[str, Any]:
     """Run the `fieldmind` command (small model, completion API) and return its JSON; fails on a non-zero exit.
 
-    `settings` are more environment settings, e.g. `FIELDMIND_ENGINE__FIRST_BYTE_MS="3000"`."""
+    `settings` are more environment settings, e.g. `FIELDMIND_ENGINE__FIRST_BYTE_MS="15000"`."""
     env = {**os.environ, "FIELDMIND_MODEL__NAME": SMALL_MODEL, "FIELDMIND_ENGINE__API": "completion", **settings}
     out = subprocess.run([*prefix, *fieldmind_command(), *args], capture_output=True, text=True, timeout=300, env=env)
     assert out.returncode == 0, out.stderr
@@ -125,7 +127,7 @@ def test_ask_answers_through_the_server_and_json_says_so(isolated_home: Path, ll
     # The bound is generous here: the server shares 2 cores with this process loading its fallback model (a CI
     # run missed 800 ms); being passed over when too slow is its own test below.
     answer = _fieldmind_json(
-        "ask", "--json", "--engine-url", llama_server.url, QUESTION, FIELDMIND_ENGINE__FIRST_BYTE_MS="5000"
+        "ask", "--json", "--engine-url", llama_server.url, QUESTION, FIELDMIND_ENGINE__FIRST_BYTE_MS="15000"
     )
     assert answer["found"] is True and answer["engine"] == "server", _events(isolated_home)
     assert answer["model"] == llama_server.model.name  # the served model, not the local one
@@ -154,7 +156,7 @@ def test_killed_between_answers_the_local_model_answers_then_the_server_again(
     started = time.perf_counter()
     answer = assistant.ask(QUESTION)
     assert answer.engine == "local" and answer.model == SMALL_MODEL and answer.timings.tokens > 0
-    assert time.perf_counter() - started < 20  # the refused connection costs nothing; the local model answers
+    assert time.perf_counter() - started < 30  # the refused connection costs nothing; the local model answers
     assert services.server is not None and not services.server.up
     downs = [e for e in _events(tmp_path / "home") if e["event"] == "down"]
     assert len(downs) == 1 and "connect" in downs[0]["reason"]
@@ -169,35 +171,43 @@ def test_killed_between_answers_the_local_model_answers_then_the_server_again(
     services.close()
 
 
-def test_killed_in_the_middle_of_an_answer_the_local_model_writes_it_afresh(
-    tmp_path: Path, embedder: Any, llama_server: LlamaServer, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("fault", "reason"), [(signal.SIGKILL, "the connection dropped"), (signal.SIGSTOP, "silent for 1 s")]
+)
+def test_cut_off_in_the_middle_of_an_answer_the_local_model_writes_it_afresh(
+    tmp_path: Path,
+    embedder: Any,
+    llama_server: LlamaServer,
+    monkeypatch: pytest.MonkeyPatch,
+    fault: signal.Signals,
+    reason: str,
 ) -> None:
-    """The server is killed once its first words have arrived: the half-written answer is dropped and the
-    local model writes the whole of it."""
+    """The server is killed, or stops (silent past `stall_s`), once its first words have arrived: the
+    half-written answer is dropped and the local model writes the whole of it."""
     from fieldmind.answers import short
     from fieldmind.llm.prompts import Prompt
 
     counting = Prompt(messages=[], completion="Numbers from one to sixty: 1, 2, 3, 4, 5,", stops=[])
     monkeypatch.setattr(short, "prompt", lambda question, quote: counting)  # a long answer, to cut in two
-    services = _services(tmp_path / "home", embedder, llama_server.url)
+    services = _services(tmp_path / "home", embedder, llama_server.url, stall_s=1.0)
     services.open_knowledge()
     assistant = services.assistant()
     pieces_seen = []
 
-    def kill_at_first_piece() -> bool:  # asked once before the short answer, then after each piece
+    def cut_off_at_first_piece() -> bool:  # asked once before the short answer, then after each piece
         pieces_seen.append(1)
         if len(pieces_seen) == 2:
-            llama_server.kill()
+            llama_server.process.send_signal(fault)  # type: ignore[union-attr]
         return False
 
     started = time.perf_counter()
-    answer = assistant.ask_stream(QUESTION, stop=kill_at_first_piece)
+    answer = assistant.ask_stream(QUESTION, stop=cut_off_at_first_piece)
     done = next(event for event in answer if type(event).__name__ == "AnswerDone").answer
     assert done.engine == "local" and done.model == SMALL_MODEL
-    assert time.perf_counter() - started < 30
+    assert time.perf_counter() - started < 60
     events = _events(tmp_path / "home")
     reasons = [e["reason"] for e in events if e["event"] == "down"]
-    assert len(reasons) == 1 and "dropped" in reasons[0], reasons
+    assert len(reasons) == 1 and reasons[0].startswith(reason), reasons
     assert [(e["event"], e.get("ended")) for e in events] == [("answered", "dropped"), ("down", None)]
     # written afresh: the local model's answer alone, from its first token (greedy: the same numbers)
     assert done.attempt.startswith("6, 7, 8"), done.attempt
@@ -218,7 +228,7 @@ def test_a_server_too_slow_to_first_byte_is_passed_over_within_the_bound(
         assert answer.engine == "local" and answer.timings.tokens > 0
         assert answer.timings.first_token_ms is not None and answer.timings.quote_ms is not None
         waited = answer.timings.first_token_ms - answer.timings.quote_ms
-        assert 500 <= waited < 500 + 3000, waited  # the bound, then the local model's own first token
+        assert 500 <= waited < 500 + 10_000, waited  # the bound, then the local model's own first token
         downs = [e["reason"] for e in _events(tmp_path / "home") if e["event"] == "down"]
         assert downs == ["no first token within 500 ms"]
     finally:
@@ -259,13 +269,13 @@ def test_a_first_token_later_than_the_stall_bound_but_within_its_own_is_the_serv
 ) -> None:
     """`first_byte_ms` bounds the wait for the first token even when it is longer than `stall_s` (a slow box
     given a long first-byte bound must not be cut at the stall bound)."""
-    services = _services(tmp_path / "home", embedder, llama_server.url, first_byte_ms=8000, stall_s=1.0)
+    services = _services(tmp_path / "home", embedder, llama_server.url, first_byte_ms=20_000, stall_s=1.0)
     services.open_knowledge()
     assistant = services.assistant()
     assistant.engine.load()  # type: ignore[union-attr]
     process = llama_server.process
     assert process is not None
-    process.send_signal(signal.SIGSTOP)  # alive, accepting, silent for 2.5 s: past the stall bound, within 8 s
+    process.send_signal(signal.SIGSTOP)  # alive, accepting, silent for 2.5 s: past the stall bound, within 20 s
     resume = threading.Timer(2.5, process.send_signal, args=(signal.SIGCONT,))
     resume.start()
     try:
@@ -321,7 +331,8 @@ def test_with_no_network_at_all_the_local_model_answers_within_the_bound(isolate
     answer = _fieldmind_json("ask", "--json", "--engine-url", unreachable, QUESTION, prefix=("unshare", "-n"))
     assert answer["found"] and answer["engine"] == "local" and answer["model"] == SMALL_MODEL
     timings = answer["timings"]
-    assert timings["first_token_ms"] - timings["quote_ms"] < 800 + 3000
+    # no connect or DNS wait: the bound at most, then the local model's first token (generous: a loaded machine)
+    assert timings["first_token_ms"] - timings["quote_ms"] < 800 + 10_000
 
 
 async def test_the_status_bar_says_which_engine_answers_and_follows_the_server(
@@ -334,7 +345,7 @@ async def test_the_status_bar_says_which_engine_answers_and_follows_the_server(
     from fieldmind.tui.app import FieldmindApp
     from test_tui import ANSWER, ask, exchanges, wait_until
 
-    server = {"backend": "server", "url": llama_server.url, "api": "completion", "retry_s": 0.3, "first_byte_ms": 3000}
+    server = {"backend": "server", "url": llama_server.url, "api": "completion", "retry_s": 0.3, "first_byte_ms": 15e3}
     settings = load_settings(isolated_home, engine=server)
     app = FieldmindApp(settings, services_factory(embedder, FakeScriptedEngine(ANSWER)))
 
