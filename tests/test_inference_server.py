@@ -156,7 +156,7 @@ def test_killed_between_answers_the_local_model_answers_then_the_server_again(
     started = time.perf_counter()
     answer = assistant.ask(QUESTION)
     assert answer.engine == "local" and answer.model == SMALL_MODEL and answer.timings.tokens > 0
-    assert time.perf_counter() - started < 30  # the refused connection costs nothing; the local model answers
+    assert time.perf_counter() - started < 60  # the refused connection costs nothing; the local model answers
     assert services.server is not None and not services.server.up
     downs = [e for e in _events(tmp_path / "home") if e["event"] == "down"]
     assert len(downs) == 1 and "connect" in downs[0]["reason"]
@@ -269,14 +269,14 @@ def test_a_first_token_later_than_the_stall_bound_but_within_its_own_is_the_serv
 ) -> None:
     """`first_byte_ms` bounds the wait for the first token even when it is longer than `stall_s` (a slow box
     given a long first-byte bound must not be cut at the stall bound)."""
-    services = _services(tmp_path / "home", embedder, llama_server.url, first_byte_ms=20_000, stall_s=1.0)
+    services = _services(tmp_path / "home", embedder, llama_server.url, first_byte_ms=30_000, stall_s=3.0)
     services.open_knowledge()
     assistant = services.assistant()
     assistant.engine.load()  # type: ignore[union-attr]
     process = llama_server.process
     assert process is not None
-    process.send_signal(signal.SIGSTOP)  # alive, accepting, silent for 2.5 s: past the stall bound, within 20 s
-    resume = threading.Timer(2.5, process.send_signal, args=(signal.SIGCONT,))
+    process.send_signal(signal.SIGSTOP)  # alive, accepting, silent for 5 s: past the stall bound, within 30 s
+    resume = threading.Timer(5.0, process.send_signal, args=(signal.SIGCONT,))
     resume.start()
     try:
         answer = assistant.ask(QUESTION)
@@ -284,7 +284,7 @@ def test_a_first_token_later_than_the_stall_bound_but_within_its_own_is_the_serv
         resume.join()
     assert answer.engine == "server", services.server.reason  # type: ignore[union-attr]
     assert answer.timings.first_token_ms is not None and answer.timings.quote_ms is not None
-    assert answer.timings.first_token_ms - answer.timings.quote_ms >= 2000
+    assert answer.timings.first_token_ms - answer.timings.quote_ms >= 4500
     assert [e["event"] for e in _events(tmp_path / "home")] == ["answered"]
     services.close()
 
