@@ -53,7 +53,7 @@ class TextGenerator(Protocol):
 
     @property
     def wrote(self) -> tuple[str, str]:
-        """(name, backend) of the engine that wrote the latest stream (a site server may be back since)."""
+        """(name, backend) of the engine that wrote the latest answer (a site server may be back since)."""
         ...
 
     def stream(self, prompt: Prompt, max_tokens: int) -> Generator[str, None, None]: ...
@@ -245,15 +245,15 @@ class Assistant:
         answer.timings.quote_ms = (time.perf_counter() - started) * 1000
         yield QuoteReady(answer.quote, answer.closest)
 
-        if self.engine is not None:  # which engine would write; `wrote` below if one did
-            answer.model, answer.engine = self.engine.name, self.engine.backend
-        if answer.found and self.short_answers and self.engine is not None and not stop():
-            accepted = self._short_answer(question, answer, started, stop)
-            answer.model, answer.engine = self.engine.wrote
-            if accepted:
-                answer.short_answer = accepted
-                answer.text = accepted
-                yield AnswerPiece(accepted)
+        if self.engine is not None:
+            answer.model, answer.engine = self.engine.name, self.engine.backend  # which would write
+            if answer.found and self.short_answers and not stop():
+                accepted = self._short_answer(question, answer, started, stop)
+                answer.model, answer.engine = self.engine.wrote  # which did
+                if accepted:
+                    answer.short_answer = accepted
+                    answer.text = accepted
+                    yield AnswerPiece(accepted)
         answer.timings.total_ms = (time.perf_counter() - started) * 1000
         yield AnswerDone(answer)
 
