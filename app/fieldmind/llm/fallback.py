@@ -38,12 +38,14 @@ class FallbackEngine:
         """(name, backend) of the engine that wrote the latest answer: the server's health check may have found
         it back while the local model was writing one, so `backend` after an answer need not be its writer."""
         backend = self._wrote or self.backend
-        # the name is read now: the server names its model in its answer
-        return (self.server.name if backend == "server" else self.local.name), backend
+        return self._name_of(backend), backend  # read now: the server names its model in its answer
 
     @property
     def name(self) -> str:
-        return self.server.name if self.backend == "server" else self.local.name
+        return self._name_of(self.backend)
+
+    def _name_of(self, backend: str) -> str:
+        return self.server.name if backend == "server" else self.local.name
 
     def load(self) -> None:
         """Load the local model now, so a fallback never waits for it."""
