@@ -29,6 +29,15 @@ def test_usage_errors_exit_2() -> None:
     assert run("ingest").returncode == 2
     assert run("search", "x", "-k", "zero").returncode == 2
     assert run("no-such-command").returncode == 2
+    empty = run("ask", "  ")
+    assert empty.returncode == 2 and "the question is empty" in empty.stderr
+
+
+def test_sync_json_prints_json_when_the_sync_fails(tmp_path: Path, isolated_home: Path) -> None:
+    out = run("sync", "--json", "--source", str(tmp_path / "no-stick-here"))
+    assert out.returncode == 1, out.stderr
+    result = json.loads(out.stdout)
+    assert result["applied"] == [] and result["up_to_date"] is False and "no-stick-here" in result["error"]
 
 
 def test_ingest_reports_bad_files_and_exits_1(tmp_path: Path, isolated_home: Path) -> None:

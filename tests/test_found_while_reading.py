@@ -106,17 +106,43 @@ def test_an_index_catalogue_from_before_page_texts_upgrades_to_one_with_them(tmp
         ("[knowledge]\nchunk_words = 0\n", "knowledge.chunk_words"),
         ('[sync]\ntrusted_keys = "nope"\n', "sync.trusted_keys"),
         ("[knowledge]\nmax_file_mb = -5\n", "knowledge.max_file_mb"),
+        ("[sync]\ncheck_interval_s = inf\n", "sync.check_interval_s"),
+        ('[model]\ndir = "/dev/null"\n', "model.dir"),
+        ('[model]\nname = "' + "x" * 100_000 + '"\nthreads = -1\n', "model.threads"),
     ],
 )
-def test_bad_settings_name_the_key_and_the_file(tmp_path: Path, toml: str, named: str) -> None:
+def test_bad_settings_name_the_key_and_the_file(
+    tmp_path: Path, toml: str, named: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from fieldmind.settings import load_settings
+
+    monkeypatch.delenv("FIELDMIND_MODEL__DIR")  # the file's own [model] dir is what is checked
 
     (tmp_path / "config.toml").write_text(toml)
     with pytest.raises(FieldmindError) as caught:
         load_settings(tmp_path)
     message = str(caught.value)
     assert str(tmp_path / "config.toml") in message and f"setting {named} = " in message
-    assert "\n" not in message
+    assert "\n" not in message and len(message) < 1000
+
+
+@pytest.mark.parametrize("kind", ["dev-zero", "fifo", "huge"])
+def test_a_settings_file_that_is_not_one_is_named_at_once(tmp_path: Path, kind: str) -> None:
+    """config.toml linked to /dev/zero grew past 5.4 GB; a FIFO hung: only a regular file of a sane size is read."""
+    import os
+
+    from fieldmind.settings import load_settings
+
+    config = tmp_path / "config.toml"
+    if kind == "dev-zero":
+        config.symlink_to("/dev/zero")
+    elif kind == "fifo":
+        os.mkfifo(config)
+    else:
+        config.write_text("# " + "x" * (2 << 20) + "\n")
+    with pytest.raises(FieldmindError, match="not a regular file" if kind != "huge" else "larger than") as caught:
+        load_settings(tmp_path)
+    assert str(config) in str(caught.value)
 
 
 def test_pack_keygen_and_build_use_the_home_when_no_paths_are_given(tmp_path: Path) -> None:

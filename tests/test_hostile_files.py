@@ -429,3 +429,123 @@ def test_a_pdf_with_more_pages_than_the_bound_is_refused_before_its_pages_are_re
     monkeypatch.setattr(pdf_parser, "MAX_PAGES", 2)
     with pytest.raises(InputError, match=r"3 pages \(the limit is 2\)"):
         parse(path)
+
+
+def test_show_png_never_replaces_a_device_and_names_what_it_refused(tmp_path: Path, models_dir: Path) -> None:
+    """`show --png /dev/null` as root replaced /dev/null with a PNG file: now nothing but a regular file (or
+    nothing) is written over, and the refusal is one line naming the path."""
+    import stat
+
+    from conftest import DEMO_PDF, fieldmind_command
+
+    home = tmp_path / "home"
+    env = {**os.environ, "FIELDMIND_MODEL__DIR": str(models_dir)}
+    cli = fieldmind_command()
+    added = subprocess.run([*cli, "ingest", str(DEMO_PDF), "--home", str(home)], capture_output=True, env=env)
+    assert added.returncode == 0, added.stderr[-2000:]
+    os.mkfifo(tmp_path / "pipe.png")
+    for target, what in [
+        ("/dev/null", "a device"),
+        ("/dev/full", "a device"),
+        (str(tmp_path / "pipe.png"), "a named pipe"),
+    ]:
+        before = Path(target).lstat().st_mode
+        out = subprocess.run(
+            [*cli, "show", DEMO_PDF.name, "7", "--png", target, "--home", str(home)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+        )
+        assert out.returncode == 1 and f"{target}: {what}" in out.stderr and "Traceback" not in out.stderr, out.stderr
+        assert Path(target).lstat().st_mode == before
+    assert stat.S_ISCHR(Path("/dev/null").stat().st_mode)
+    good = tmp_path / "page.png"
+    out = subprocess.run(
+        [*cli, "show", DEMO_PDF.name, "7", "--png", str(good), "--home", str(home)], capture_output=True, env=env
+    )
+    assert out.returncode == 0 and good.read_bytes().startswith(b"\x89PNG")
+
+
+def test_user_named_outputs_refuse_odd_targets_and_unwritable_places_with_one_line(tmp_path: Path) -> None:
+    from fieldmind.errors import FieldmindError
+    from fieldmind.files import write_user_file
+    from fieldmind.sync import keys
+
+    (tmp_path / "dangling.png").symlink_to(tmp_path / "nowhere" / "x.png")
+    with pytest.raises(FieldmindError, match="a link to nothing"):
+        write_user_file(tmp_path / "dangling.png", b"x")
+    (tmp_path / "folder.png").mkdir()
+    with pytest.raises(FieldmindError, match=r"folder\.png: a folder, not a file"):
+        write_user_file(tmp_path / "folder.png", b"x")
+    with pytest.raises(FieldmindError, match=r"/proc/version: cannot write it"):
+        write_user_file(Path("/proc/version"), b"x")  # a regular file whose folder takes no new file, even as root
+    linked = tmp_path / "linked.md"
+    linked.symlink_to(tmp_path / "real.md")
+    (tmp_path / "real.md").write_text("old")
+    write_user_file(linked, "new")
+    assert linked.is_symlink() and (tmp_path / "real.md").read_text() == "new"
+
+    keys_dir = tmp_path / "keys"
+    keys_dir.mkdir()
+    os.mkfifo(keys_dir / keys.PUBLIC_FILE)  # would hang a plain write
+    with pytest.raises(FieldmindError, match="named pipe"):
+        keys.generate(keys_dir)
+    assert not (keys_dir / keys.PRIVATE_FILE).exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"serial": "5"}, "valid integer"),
+        ({"serial": True}, "valid integer"),
+        (
+            {"packs": {"fleet": {"version": "2", "published": "2026-01-01T00:00:00Z", "files": [GOOD_FILE]}}},
+            "valid integer",
+        ),
+        (
+            {
+                "packs": {
+                    "fleet": {"version": 1, "published": "2026-01-01T00:00:00Z", "files": [{**GOOD_FILE, "length": 1.0}]}
+                }
+            },
+            "valid integer",
+        ),
+    ],
+)
+def test_numbers_in_signed_metadata_must_be_whole_numbers_not_strings_or_booleans(
+    change: dict[str, object], reason: str
+) -> None:
+    from fieldmind.sync.metadata import MetadataError, verify_index
+
+    signed: dict[str, object] = {
+        "type": "fieldmind-site",
+        "spec": 1,
+        "serial": 1,
+        "issued": "2026-01-01T00:00:00Z",
+        "expires": "2099-01-01T00:00:00Z",
+        "packs": {"fleet": {"version": 1, "published": "2026-01-01T00:00:00Z", "files": [GOOD_FILE]}},
+    }
+    raw, trusted = _resign({**signed, **change})
+    with pytest.raises(MetadataError, match="malformed") as caught:
+        verify_index(raw, trusted)
+    assert reason in str(caught.value)
+
+
+def test_deeply_nested_or_odd_unsigned_indexes_are_refused_with_a_reason_not_a_crash(tmp_path: Path) -> None:
+    """200,000 nested `[` (no signature needed) crashed `sync` with a RecursionError; a keyid given as a list
+    raised a TypeError."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from fieldmind.sync import keys
+    from fieldmind.sync.metadata import MetadataError, verify_index
+
+    public = Ed25519PrivateKey.generate().public_key()
+    trusted = {keys.key_id(public): public}
+    with pytest.raises(MetadataError, match="nested 200000 deep"):
+        verify_index(b"[" * 200_000, trusted)
+    with pytest.raises(MetadataError, match="nested"):
+        verify_index(b'{"signed": ' + b"{" * 5000 + b"}" * 5000 + b', "signatures": []}', trusted)
+    odd = json.dumps({"signed": {"a": "[[[[[[[[[[[[[[[[[[[[[[["}, "signatures": [{"keyid": ["x"], "sig": "y"}]})
+    with pytest.raises(MetadataError, match="no valid signature"):  # brackets inside strings are not nesting
+        verify_index(odd.encode(), trusted)

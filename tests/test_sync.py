@@ -66,6 +66,11 @@ def test_folder_source_like_a_usb_stick(publisher, isolated_home, embedder) -> N
     result = run_sync(services, str(publisher.site))
     assert result.applied[0]["added"] == 3
     assert len(list(SyncPaths(isolated_home).library.glob("[0-9a-f]" * 8 + "*"))) >= 3
+    from fieldmind.doctor import index_health
+
+    assert not list((isolated_home / "index").glob("*/.writing"))  # a whole, checked sync is no interrupted write
+    health = index_health(services)
+    assert health["ok"] and not health["interrupted_write"], health
 
 
 def test_a_site_signed_by_another_key_is_rejected(publisher, isolated_home, embedder, tmp_path) -> None:  # type: ignore[no-untyped-def]

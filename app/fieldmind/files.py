@@ -10,9 +10,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+
+from fieldmind.errors import FieldmindError
 
 Progress = Callable[[int, int], None]
 """(bytes done, bytes in all)."""
@@ -45,6 +48,43 @@ def write_atomic(path: Path, data: str | bytes) -> None:
         tmp.unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
+
+
+def _what(mode: int) -> str:
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+
+
+def check_writable_target(path: Path) -> Path:
+    """The file a user named for output, if it may be written: absent, or a regular file (through a link).
+    Anything else — /dev/null, a device, a FIFO, a folder — is refused naming it: renaming a new file over it
+    would replace a device node (run as root), and opening it could hang or write nowhere."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise FieldmindError(f"{path}: a link to nothing; give the name of a file to write") from None
+        return path
+    except OSError as exc:
+        raise FieldmindError(f"{path}: cannot write there ({exc.strerror or exc})") from exc
+    if not stat.S_ISREG(mode):
+        raise FieldmindError(f"{path}: {_what(mode)}, not a file; give the name of a file to write")
+    return path.resolve() if path.is_symlink() else path
+
+
+def write_user_file(path: Path, data: str | bytes) -> None:
+    """Write a file the user named (a picture, a card, a key): all at once, never over anything but a regular
+    file, and a clear error — not a traceback — when its folder cannot be written."""
+    target = check_writable_target(path)
+    try:
+        write_atomic(target, data)
+    except OSError as exc:
+        raise FieldmindError(f"{path}: cannot write it ({exc.strerror or exc})") from exc
 
 
 def sha256_file(path: Path, progress: Progress | None = None) -> str:

@@ -34,6 +34,13 @@ class ModelSettings(BaseModel):
     dir: Path | None = None
     """Where assembled model files live; default `<home>/models`."""
 
+    @field_validator("dir")
+    @classmethod
+    def _a_folder(cls, value: Path | None) -> Path | None:
+        if value is not None and value.exists() and not value.is_dir():
+            raise ValueError("not a folder (it is a file or a device); give a folder for the model files")
+        return value
+
 
 class EngineSettings(BaseModel):
     """Where answers are worded: this laptop's model, or a site's inference server with this laptop's as fallback."""
@@ -102,7 +109,7 @@ class SyncSettings(BaseModel):
 
     source: str | None = None
     """An http(s) URL of a pack site, or a folder (USB stick, LAN share). The only network endpoint used."""
-    check_interval_s: float = Field(default=900.0, gt=0)
+    check_interval_s: float = Field(default=900.0, gt=0, le=7 * 86400, allow_inf_nan=False)
     """How often the connectivity monitor looks for the source (it backs off when unreachable)."""
     max_pack_mb: float = Field(default=2048.0, gt=0)
     """A pack larger than this is refused before download (endless-data protection)."""
@@ -173,14 +180,30 @@ class Settings(BaseSettings):
         return self.model.threads or os.cpu_count() or 2
 
 
+MAX_CONFIG_BYTES = 1 << 20
+"""A settings file is a few lines; a bigger one is not one (a link to /dev/zero grew past 5 GB)."""
+
+
 def _read_config(home: Path) -> dict[str, Any]:
+    """The settings file's values: only a regular file, at most MAX_CONFIG_BYTES, is read (a FIFO would hang)."""
+    import stat
+
     path = home / CONFIG_FILE
-    if not path.exists():
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
         return {}
+    except OSError as exc:
+        raise FieldmindError(f"{path}: cannot read settings ({exc.strerror or exc}); fix or delete the file") from exc
+    if not stat.S_ISREG(mode):
+        raise FieldmindError(f"{path}: not a regular file (a device, FIFO or folder); delete it or make it a file")
     try:
         with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+        if len(data) > MAX_CONFIG_BYTES:
+            raise FieldmindError(f"{path}: larger than {MAX_CONFIG_BYTES // 1024} KB, not a settings file; fix it")
+        return tomllib.loads(data.decode("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise FieldmindError(f"{path}: cannot read settings ({exc}); fix or delete the file") from exc
 
 
@@ -219,7 +242,9 @@ def _explain(error: ValidationError, path: Path) -> str:
         key = ".".join(str(part) for part in item["loc"])
         env = "FIELDMIND_" + "__".join(str(part).upper() for part in item["loc"])
         where = f"${env}" if env in os.environ else str(path)
-        problems.append(f"{where}: setting {key} = {item.get('input')!r}: {item['msg']}")
+        value = repr(item.get("input"))
+        shown = value if len(value) <= 80 else f"{value[:60]}… ({len(value)} characters)"
+        problems.append(f"{where}: setting {key} = {shown}: {item['msg']}")
     return "; ".join(problems) + " (fix or remove it; `fieldmind doctor` shows the settings in use)"
 
 

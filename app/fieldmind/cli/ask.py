@@ -63,6 +63,9 @@ def ask(
     from fieldmind.assistant import AnswerDone, AnswerPiece, QuoteReady
     from fieldmind.citations import place
 
+    if not question.strip():
+        raise click.UsageError('the question is empty; ask something, e.g. fieldmind ask "torque for the head bolts?"')
+
     services = services_for(home, engine_url)
     repaired, report = services.open_knowledge()
     if repaired:

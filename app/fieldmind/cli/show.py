@@ -25,11 +25,12 @@ def show(doc: str, page: int, png: Path | None, quote: str | None, width: int, h
     if png is not None:
         import io
 
-        from fieldmind.files import write_atomic
+        from fieldmind.files import check_writable_target, write_user_file
 
+        check_writable_target(png)  # before drawing: /dev/null or a folder is refused at once
         buffer = io.BytesIO()
         picture.image.save(buffer, format="PNG")
-        write_atomic(png, buffer.getvalue())
+        write_user_file(png, buffer.getvalue())
         info(f"page {picture.page} of {picture.pages} written to {png}")
         return
     from rich.console import Console

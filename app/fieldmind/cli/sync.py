@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from fieldmind.cli.common import EXIT_PARTIAL, emit_json, home_option, info, json_option, reports_errors, services_for
+from fieldmind.errors import FieldmindError
 
 
 @click.command()
@@ -43,7 +44,15 @@ def sync(source: str | None, mode: str, audit: bool, home: str | None, as_json: 
             netguard.allow([endpoint])
 
     def once() -> bool:
-        result = run_sync(services, source, progress=None if as_json else lambda s: info(f"sync: {s}"))
+        try:
+            result = run_sync(services, source, progress=None if as_json else lambda s: info(f"sync: {s}"))
+        except FieldmindError as exc:
+            if not as_json:
+                raise
+            # --json promises one JSON document on stdout, a failed sync included
+            spec = source or services.settings.sync.source
+            emit_json({"source": spec, "applied": [], "rejected": [], "up_to_date": False, "error": str(exc)})
+            sys.exit(EXIT_PARTIAL)
         if as_json:
             emit_json(result.to_json())
             sys.stdout.flush()

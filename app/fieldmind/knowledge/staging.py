@@ -104,6 +104,7 @@ class StagedGeneration:
             found = self._kb.search(chunks[0].text[:300], k=5, all_revisions=True)
             if doc.id not in {p.doc_id for p in found}:
                 raise FieldmindError(f"verification failed: a passage of {doc.name} is not found by search")
+        self._kb.finish_write()  # whole and checked: no "interrupted write" for doctor or the next start
 
     def close(self) -> None:
         self._kb.close()

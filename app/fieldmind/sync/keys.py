@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from fieldmind.errors import FieldmindError
+from fieldmind.files import check_writable_target, write_user_file
 
 PRIVATE_FILE = "publisher.key"
 PUBLIC_FILE = "publisher.pub"
@@ -32,20 +33,28 @@ def public_from_b64(text: str) -> Ed25519PublicKey:
 
 def generate(out_dir: Path) -> tuple[Path, Path]:
     """Write a new key pair: the private key readable by its owner only."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FieldmindError(f"{out_dir}: cannot make the key folder ({exc.strerror or exc})") from exc
     private_path, public_path = out_dir / PRIVATE_FILE, out_dir / PUBLIC_FILE
-    if private_path.exists():
+    check_writable_target(public_path)
+    if private_path.exists() or private_path.is_symlink():
         raise FieldmindError(f"{private_path} already exists; refusing to overwrite a publisher key")
     private = Ed25519PrivateKey.generate()
     pem = private.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
-    public_path.write_bytes(
-        private.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    try:
+        fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pem)
+    except OSError as exc:
+        raise FieldmindError(f"{private_path}: cannot write the key ({exc.strerror or exc})") from exc
+    public = private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
+    write_user_file(public_path, public)
     return private_path, public_path
 
 

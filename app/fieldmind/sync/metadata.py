@@ -30,6 +30,10 @@ MAX_LENGTH = 2**44
 """No file in a pack is bigger than 16 TiB; a bigger length is a forged or broken index, not a download."""
 MAX_NUMBER = 2**53
 """Versions and serials stay exact in every JSON reader."""
+MAX_DEPTH = 16
+"""The signed index nests five deep; deeper is junk, refused before parsing (200,000 `[` ended a watch with
+a RecursionError, no signature needed)."""
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
 _SAFE_EXTRA = set(" ._()+-,")
 
 
@@ -56,10 +60,21 @@ def check_path(path: str) -> str:
     return path
 
 
+def nesting_depth(raw: bytes) -> int:
+    """How deep JSON arrays and objects nest in `raw`, counted without parsing (strings left out)."""
+    import numpy as np
+
+    bare = np.frombuffer(_JSON_STRING.sub(b"", raw), dtype=np.uint8)
+    opens = (bare == ord("[")) | (bare == ord("{"))
+    closes = (bare == ord("]")) | (bare == ord("}"))
+    steps = opens.astype(np.int64) - closes.astype(np.int64)
+    return int(np.cumsum(steps).max()) if len(steps) else 0
+
+
 class PackFile(BaseModel):
     path: str
     sha256: str
-    length: int = Field(ge=0, le=MAX_LENGTH)
+    length: int = Field(ge=0, le=MAX_LENGTH, strict=True)
     # What the publisher says the document is (covered by the signature like the rest): its id across
     # revisions, title, revision, effective date and tags. Absent: the file is its own document, untagged.
     doc_id: str | None = Field(default=None, max_length=120)
@@ -103,7 +118,7 @@ class PackFile(BaseModel):
 
 
 class PackEntry(BaseModel):
-    version: int = Field(ge=1, le=MAX_NUMBER)
+    version: int = Field(ge=1, le=MAX_NUMBER, strict=True)
     published: AwareDatetime
     files: list[PackFile]
 
@@ -124,8 +139,8 @@ class PackEntry(BaseModel):
 class SiteIndex(BaseModel):
     type: Literal["fieldmind-site"] = "fieldmind-site"
     spec: Literal[1] = 1
-    serial: int = Field(ge=1, le=MAX_NUMBER)
-    """Goes up with every publication of the site."""
+    serial: int = Field(ge=1, le=MAX_NUMBER, strict=True)
+    """Goes up with every publication of the site; a whole number, never "5" or true."""
     issued: AwareDatetime
     expires: AwareDatetime
     packs: dict[str, PackEntry]
@@ -164,10 +179,12 @@ def verify_index(raw: bytes, trusted: dict[str, Ed25519PublicKey]) -> SiteIndex:
         raise MetadataError(f"index larger than {MAX_INDEX_BYTES} bytes")
     if not trusted:
         raise MetadataError("no publisher key is trusted on this device (fieldmind trust add PUBFILE)")
+    if (depth := nesting_depth(raw)) > MAX_DEPTH:
+        raise MetadataError(f"index is not signed metadata (nested {depth} deep; at most {MAX_DEPTH})")
     try:
         document = json.loads(raw)
         signed, signatures = document["signed"], document["signatures"]
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise MetadataError(f"index is not signed metadata ({exc})") from exc
     if not isinstance(signatures, list) or not signatures:
         raise MetadataError("index carries no signature")
@@ -176,7 +193,8 @@ def verify_index(raw: bytes, trusted: dict[str, Ed25519PublicKey]) -> SiteIndex:
         s
         for s in signatures
         if isinstance(s, dict)
-        and s.get("keyid") in trusted
+        and isinstance(s.get("keyid"), str)
+        and s["keyid"] in trusted
         and isinstance(s.get("sig"), str)
         and keys.verify(trusted[s["keyid"]], payload, s["sig"])
     ]

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from fieldmind.errors import FieldmindError
-from fieldmind.files import sha256_file, write_atomic
+from fieldmind.files import check_writable_target, sha256_file, write_user_file
 from fieldmind.knowledge.parsers import kind_of
 from fieldmind.sync import keys
 from fieldmind.sync.metadata import (
@@ -105,7 +105,7 @@ def read_manifest(src: Path) -> dict[str, dict[str, Any]]:
 
 def build(src: Path, name: str, version: int, key_file: Path, site: Path, expires_days: float = 30) -> BuiltPack:
     private = keys.load_private(key_file)
-    index_path = site / INDEX_FILE
+    index_path = check_writable_target(site / INDEX_FILE)
     previous: SiteIndex | None = None
     if index_path.exists():
         try:
@@ -117,7 +117,10 @@ def build(src: Path, name: str, version: int, key_file: Path, site: Path, expire
             f"pack {name!r} is at version {previous.packs[name].version} on this site; versions only go up"
         )
     files_dir = site / FILES_DIR
-    files_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        files_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FieldmindError(f"{site}: cannot write the site there ({exc.strerror or exc})") from exc
     entries: list[PackFile] = []
     total = 0
     described = read_manifest(src)
@@ -142,5 +145,5 @@ def build(src: Path, name: str, version: int, key_file: Path, site: Path, expire
         expires=now + timedelta(days=expires_days),
         packs=packs,
     )
-    write_atomic(index_path, sign_index(index, private))
+    write_user_file(index_path, sign_index(index, private))
     return BuiltPack(name, version, len(entries), total, index.serial)
