@@ -41,6 +41,26 @@ def _docx_with(path: Path, document_xml: bytes | None = None, inflate_mb: int = 
     return path
 
 
+def _lying_docx(path: Path, inflate_mb: int, declared: int) -> Path:
+    """A Word file whose main part inflates to `inflate_mb` MB while its zip headers declare `declared` bytes."""
+    import struct
+
+    _docx_with(path, inflate_mb=inflate_mb)
+    data = bytearray(path.read_bytes())
+    name = b"word/document.xml"
+    for signature, size_at in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):  # local header, central directory
+        at = data.find(signature)
+        while at >= 0:
+            name_at = at + (30 if signature == b"PK\x03\x04" else 46)
+            if data[name_at : name_at + len(name)] == name:
+                data[at + size_at : at + size_at + 4] = struct.pack("<I", declared)
+            at = data.find(signature, at + 4)
+    # zip64 extra fields carry the real size too (force_zip64): lie there as well
+    data = data.replace(struct.pack("<Q", inflate_mb * 2**20 + 1), struct.pack("<Q", declared))
+    path.write_bytes(bytes(data))
+    return path
+
+
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
 <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
@@ -506,7 +526,11 @@ def test_user_named_outputs_refuse_odd_targets_and_unwritable_places_with_one_li
         (
             {
                 "packs": {
-                    "fleet": {"version": 1, "published": "2026-01-01T00:00:00Z", "files": [{**GOOD_FILE, "length": 1.0}]}
+                    "fleet": {
+                        "version": 1,
+                        "published": "2026-01-01T00:00:00Z",
+                        "files": [{**GOOD_FILE, "length": 1.0}],
+                    }
                 }
             },
             "valid integer",
@@ -549,3 +573,36 @@ def test_deeply_nested_or_odd_unsigned_indexes_are_refused_with_a_reason_not_a_c
     odd = json.dumps({"signed": {"a": "[[[[[[[[[[[[[[[[[[[[[[["}, "signatures": [{"keyid": ["x"], "sig": "y"}]})
     with pytest.raises(MetadataError, match="no valid signature"):  # brackets inside strings are not nesting
         verify_index(odd.encode(), trusted)
+
+
+def test_a_docx_whose_zip_headers_lie_about_sizes_is_inflated_in_bounded_steps(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """A file declaring 200 KB parts that inflate to 1 GB peaked at 2.16 GB before a BadZipFile: zipfile asks zlib
+    for 2 GB at once. Now parts are inflated a megabyte at a time, never past their declared size."""
+    import zipfile
+
+    folder = tmp_path / "manuals"
+    folder.mkdir()
+    liar = _lying_docx(folder / "liar.docx", inflate_mb=1024, declared=200_000)
+    with zipfile.ZipFile(liar) as archive:
+        assert sum(m.file_size for m in archive.infolist()) < 2**20  # what the headers say
+    (folder / "pump.md").write_text(GOOD)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            INGEST_AND_MEASURE,
+            str(ROOT / "app"),
+            str(tmp_path / "index"),
+            str(folder),
+            str(embedder.onnx_path.parent),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["report"]["added"] == 1
+    [failure] = result["report"]["failed"]
+    assert failure["path"].endswith("liar.docx") and "not a readable Word document" in failure["error"]
+    assert result["peak_mb"] < 600, result

@@ -6,7 +6,7 @@ Neither format has pages, so passages from them carry no page number; headings g
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fieldmind.errors import InputError
 from fieldmind.knowledge.parsers.headings import Heading
@@ -62,6 +62,39 @@ def check_zip(path: Path) -> None:
             )
 
 
+INFLATE_STEP = 1 << 20
+"""Parts are inflated this much at a time. zipfile's `read()` asks zlib for up to 2 GB in one call and only
+then cuts it to the declared size: a 4 MB file declaring 200 KB parts peaked at 2.16 GB before failing."""
+
+
+def inflated_copy(path: Path) -> Any:
+    """The document's parts inflated a step at a time, each to no more than its declared size and all together
+    to no more than MAX_INFLATED_BYTES, then stored uncompressed in memory: python-docx reads that, never the
+    file's own compressed streams (whose headers may lie about what they inflate to)."""
+    import io
+    import zipfile
+
+    copy = io.BytesIO()
+    inflated = 0
+    try:
+        with zipfile.ZipFile(path) as archive, zipfile.ZipFile(copy, "w", zipfile.ZIP_STORED) as out:
+            for member in archive.infolist():
+                with archive.open(member) as part, out.open(member.filename, "w", force_zip64=True) as target:
+                    while chunk := part.read(INFLATE_STEP):
+                        inflated += len(chunk)
+                        if inflated > MAX_INFLATED_BYTES:
+                            raise InputError(
+                                str(path),
+                                f"its parts inflate past {MAX_INFLATED_BYTES // 2**20} MB: refused as a possible "
+                                "decompression bomb",
+                            )
+                        target.write(chunk)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
+        raise InputError(str(path), f"not a readable Word document ({exc}; corrupt, or not .docx)") from exc
+    copy.seek(0)
+    return copy
+
+
 def parse_docx(path: Path, scans: ScanReader | None = None) -> ParsedDocument:
     import zipfile
 
@@ -72,7 +105,7 @@ def parse_docx(path: Path, scans: ScanReader | None = None) -> ParsedDocument:
 
     check_zip(path)
     try:
-        document = docx.Document(str(path))
+        document = docx.Document(inflated_copy(path))
     except (zipfile.BadZipFile, OpcError, KeyError, ValueError, SyntaxError) as exc:  # lxml's XMLSyntaxError too
         raise InputError(
             str(path), f"not a readable Word document ({type(exc).__name__}; corrupt, or not .docx)"
