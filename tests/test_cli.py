@@ -176,3 +176,23 @@ def test_ask_on_the_demo_manual_right_after_install(isolated_home: Path) -> None
     assert answer["model"] == "qwen2.5-coder-0.5b-instruct" and answer["engine"] == "local"
     assert set(answer["timings"]) == {"retrieve_ms", "quote_ms", "first_token_ms", "total_ms", "tokens", "tokens_per_s"}
     assert set(answer) >= {"answer", "found", "quote", "closest", "short_answer", "citations", "model", "timings"}
+
+
+@pytest.mark.model
+def test_two_first_run_asks_at_once_share_one_assembly_and_both_answer(tmp_path: Path) -> None:
+    """Two `fieldmind ask` on a new home: one failed "cannot assemble the model (No such file or directory)".
+    The model is assembled once, under a lock; the other command waits, says so, and answers."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "FIELDMIND_MODEL__DIR"}  # the home's own models folder
+    home = tmp_path / "new-home"
+    command = [*fieldmind_command(), "ask", "--json", "What torque for the cylinder head bolts?", "--home", str(home)]
+    first, second = (
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) for _ in range(2)
+    )
+    outs = [p.communicate(timeout=300) for p in (first, second)]
+    for process, (stdout, stderr) in zip((first, second), outs, strict=True):
+        assert process.returncode == 0, stderr
+        assert json.loads(stdout)["found"] is True
+    assert "waiting for it" in outs[0][1] + outs[1][1]
+    assert not list((home / "models").glob("*.partial"))

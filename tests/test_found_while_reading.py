@@ -234,3 +234,32 @@ def test_the_page_context_says_the_document_format(writable_kb, tmp_path: Path) 
     [passage] = writable_kb.search("HT-9 impeller nut torque", k=1)
     context = writable_kb.context(passage)
     assert context.kind == "markdown" and "**HT-9**" in context.text
+
+
+def test_two_processes_migrating_a_new_catalogue_take_each_step_once(tmp_path: Path) -> None:
+    """Two first-run commands opened a new index at once: both read version 0, and the second ran an
+    `ALTER TABLE … ADD COLUMN` again ("duplicate column name: ocr_pages"). The version is read again under the
+    write lock. Made to happen every time: the second connection read the version before the first migrated."""
+    import sqlite3
+
+    from fieldmind import migrations
+    from fieldmind.knowledge.store import MIGRATIONS
+
+    path = tmp_path / "catalog.sqlite"
+    first = sqlite3.connect(path, isolation_level=None)
+    second = sqlite3.connect(path, isolation_level=None)
+    stale = migrations.version(second)
+    assert stale == 0
+    assert migrations.migrate(first, MIGRATIONS) == len(MIGRATIONS)
+    real_version = migrations.version
+    calls = {"n": 0}
+
+    def version_read_before_the_other_migrated(db: sqlite3.Connection) -> int:
+        calls["n"] += 1
+        return stale if calls["n"] == 1 else real_version(db)
+
+    migrations.version = version_read_before_the_other_migrated  # type: ignore[assignment]
+    try:
+        assert migrations.migrate(second, MIGRATIONS) == len(MIGRATIONS)
+    finally:
+        migrations.version = real_version  # type: ignore[assignment]

@@ -19,13 +19,18 @@ def migrate(db: sqlite3.Connection, steps: Sequence[str]) -> int:
     """Apply the steps this database has not had yet; returns the version it is at.
 
     `steps[0]` takes a database to version 1, `steps[n]` to version n + 1. A database newer than the steps
-    (written by a newer Fieldmind) is left alone.
+    (written by a newer Fieldmind) is left alone. Two processes opening a new database at once (two first-run
+    commands) take each step once: the version is read again under the write lock.
     """
     current = version(db)
     for number, script in enumerate(steps, start=1):
         if number <= current:
             continue
         db.execute("BEGIN IMMEDIATE")
+        if version(db) >= number:  # another process took this step while this one waited for the lock
+            db.execute("COMMIT")
+            current = version(db)
+            continue
         try:
             for statement in _statements(script):
                 db.execute(statement)

@@ -15,7 +15,7 @@ import json
 import os
 import sys
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +27,8 @@ from fieldmind.locations import shipped
 
 GGUF_MAGIC = b"GGUF"
 ADDED_FILE = "added.toml"
+ASSEMBLY_WAIT_S = 600
+"""How long a process waits for another one assembling the same model (it takes seconds)."""
 """Called with (bytes done, bytes total) while a model is assembled or checked."""
 
 
@@ -67,6 +69,8 @@ class Catalog:
 
     def __init__(self, models_dir: Path, catalog_file: Path | None = None) -> None:
         self.models_dir = models_dir
+        self.on_wait: Callable[[str], None] | None = None
+        """Told when this process waits for another one assembling the same model."""
         data = tomllib.loads((catalog_file or shipped("models/catalog.toml")).read_text(encoding="utf-8"))
         self.default: str = data["default"]
         self.entries: dict[str, CatalogEntry] = {}
@@ -123,9 +127,35 @@ class Catalog:
         entry = self.get(name_or_path)
         path = self.file_of(entry)
         if not path.exists() and entry.path is None:
-            assemble(entry, path, progress)  # a damaged file is refused below, never silently replaced
+            with self._assembling(entry, path):
+                if not path.exists():  # another process may have assembled it while this one waited
+                    assemble(entry, path, progress)  # a damaged file is refused below, never silently replaced
         verify(entry, path, progress, stamp_dir=self.models_dir)
         return ResolvedModel(entry.name, path, entry.chat, entry.size_bytes)
+
+    @contextlib.contextmanager
+    def _assembling(self, entry: CatalogEntry, path: Path) -> Iterator[None]:
+        """One process assembles a model at a time (two first-run commands at once: one failed "cannot assemble
+        the model (No such file or directory)"); the other waits, saying so through `on_wait`, then uses it."""
+        from filelock import FileLock, Timeout
+
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            lock = FileLock(str(path.with_name(path.name + ".lock")))
+            try:
+                lock.acquire(timeout=0)
+            except Timeout:
+                if self.on_wait is not None:
+                    self.on_wait(f"another Fieldmind is preparing {entry.name}; waiting for it")
+                lock.acquire(timeout=ASSEMBLY_WAIT_S)
+        except Timeout as exc:
+            raise ModelError(f"{path}: another process has been preparing this model for too long") from exc
+        except OSError as exc:
+            raise ModelError(f"{path}: cannot prepare the model there ({exc.strerror or exc})") from exc
+        try:
+            yield
+        finally:
+            lock.release()
 
     def add(self, path: Path, name: str | None = None) -> CatalogEntry:
         """Register a GGUF file the user has (left where it is), checked and hashed once."""
