@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,8 @@ class Faults:
         self.flip: dict[str, int] = {}
         self.extra: dict[str, int] = {}
         self.ignore_range = False
+        self.trickle = 0.0
+        """Seconds between bytes of every file body (a line too slow to finish): 0 for none."""
         self.requests: list[tuple[str, str, str | None]] = []
         """(method, path, Range header)."""
 
@@ -74,6 +77,15 @@ def _handler(root: Path, faults: Faults) -> type[http.server.BaseHTTPRequestHand
                 self.wfile.flush()
                 self.close_connection = True
                 self.connection.shutdown(2)
+                return
+            if faults.trickle and "/files/" in key:
+                for byte in body:
+                    try:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                    except OSError:
+                        return
+                    time.sleep(faults.trickle)
                 return
             self.wfile.write(body)
 

@@ -606,3 +606,75 @@ def test_a_docx_whose_zip_headers_lie_about_sizes_is_inflated_in_bounded_steps(t
     [failure] = result["report"]["failed"]
     assert failure["path"].endswith("liar.docx") and "not a readable Word document" in failure["error"]
     assert result["peak_mb"] < 600, result
+
+
+def _endless_server(handler_body: object) -> tuple[object, int]:
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            handler_body(self)  # type: ignore[operator]
+
+        def do_HEAD(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, server.server_address[1]
+
+
+def test_a_server_trickling_header_lines_is_given_up_on_within_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The status line, then one header line every 0.5 s, forever: each read succeeds, no body ever starts. It
+    was still running at 420 s (httpx bounds each read alone); the deadline now covers the headers too."""
+    import time
+
+    from fieldmind.sync import fetch
+
+    def trickle_headers(handler: object) -> None:
+        handler.wfile.write(b"HTTP/1.1 200 OK\r\n")  # type: ignore[attr-defined]
+        for n in range(200):
+            try:
+                handler.wfile.write(f"X-Slow-{n}: 1\r\n".encode())  # type: ignore[attr-defined]
+                handler.wfile.flush()  # type: ignore[attr-defined]
+            except OSError:
+                return
+            time.sleep(0.5)
+
+    server, port = _endless_server(trickle_headers)
+    monkeypatch.setattr(fetch, "INDEX_DEADLINE_S", 2.0)
+    source = fetch.HttpSource(f"http://127.0.0.1:{port}", timeout=5.0)
+    try:
+        started = time.monotonic()
+        with pytest.raises(fetch.TransientError, match="too slow"):
+            source.fetch_index()
+        assert time.monotonic() - started < 4.0
+        source.until(time.monotonic() + 1.5)  # a file's own bound is long; the sync's is what cuts it here
+        started = time.monotonic()
+        with pytest.raises(fetch.TransientError, match="too slow"):
+            source.fetch_file("a" * 64, 10**9, Path("/nonexistent") / "x")
+        assert time.monotonic() - started < 3.5
+    finally:
+        source.close()
+        server.shutdown()  # type: ignore[attr-defined]
+        server.server_close()  # type: ignore[attr-defined]
+
+
+def test_a_folder_source_whose_pack_file_is_a_fifo_is_refused_naming_it(tmp_path: Path) -> None:
+    """A USB stick whose pack file is a FIFO hung the sync at "downloading 1/1"."""
+    from fieldmind.sync.fetch import FolderSource, IntegrityError
+    from fieldmind.sync.metadata import FILES_DIR
+
+    (tmp_path / "stick" / FILES_DIR).mkdir(parents=True)
+    os.mkfifo(tmp_path / "stick" / FILES_DIR / ("b" * 64))
+    (tmp_path / "staging").mkdir()
+    with pytest.raises(IntegrityError, match="not a regular file"):
+        FolderSource(tmp_path / "stick").fetch_file("b" * 64, 10, tmp_path / "staging" / ("b" * 64))

@@ -290,3 +290,25 @@ def test_two_syncs_at_once_the_second_is_refused(publisher, isolated_home, embed
     with FileLock(str(paths.lock)), pytest.raises(SyncError, match="another sync is running"):
         run_sync(services, str(publisher.site))
     assert run_sync(services, str(publisher.site)).applied
+
+
+def test_a_trickled_body_ends_the_whole_sync_within_one_bound_not_one_per_retry(
+    publisher, isolated_home, embedder, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Every file body one byte every 0.2 s: each file was retried 4 × its own bound, with no bound on the whole.
+    Now the downloads share one bound (each file's once), retries included."""
+    from fieldmind.sync import fetch, runner
+
+    publisher.publish(1, DOCS_V1)
+    services = device(isolated_home, embedder, publisher.public)
+    monkeypatch.setattr(fetch, "FILE_GRACE_S", 1.0)
+    monkeypatch.setattr(runner, "FILE_GRACE_S", 1.0)
+    monkeypatch.setattr(fetch, "MIN_RATE", 10**9)
+    monkeypatch.setattr(runner, "MIN_RATE", 10**9)
+    with serve(publisher.site) as (url, faults):
+        faults.trickle = 0.2
+        started = time.monotonic()
+        with pytest.raises(TransientError, match=r"too slow|longer than their bound"):
+            run_sync(services, url)
+        assert time.monotonic() - started < 3 * 1.0 + 3.0  # three files' bounds once, not 4 tries × 3 files
+    assert pack_docs(services) == {}

@@ -13,7 +13,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from fieldmind.errors import FieldmindError
 from fieldmind.files import sha256_file
@@ -37,6 +37,10 @@ class IntegrityError(SyncError):
 
 class Source(Protocol):
     description: str
+
+    def until(self, deadline: float | None) -> None:
+        """No transfer goes on past `deadline` (time.monotonic), headers included: then TransientError."""
+        ...
 
     def reachable(self) -> bool: ...
 
@@ -106,6 +110,70 @@ def within(deadline: float, blocks: Iterable[bytes], what: str) -> Iterator[byte
         yield block
 
 
+class _Deadlines:
+    """The time left for the transfer under way: the sooner of the request's own bound and the sync's."""
+
+    def __init__(self) -> None:
+        self.sync: float | None = None
+        self.request: float | None = None
+
+    def left(self, timeout: float | None) -> float | None:
+        """A socket operation's timeout, cut to the time left; none left raises httpcore's ReadTimeout."""
+        import httpcore
+
+        bounds = [b for b in (self.sync, self.request) if b is not None]
+        if not bounds:
+            return timeout
+        left = min(bounds) - time.monotonic()
+        if left <= 0:
+            raise httpcore.ReadTimeout("past the deadline")
+        return left if timeout is None else min(timeout, left)
+
+
+def _deadline_backend(backend: Any, deadlines: _Deadlines) -> Any:
+    """httpcore's network backend with every connect, read and write bounded by `deadlines`. httpx bounds each
+    read alone: a server sending its status line and then one header line every 3 s was still running at 420 s."""
+    import httpcore
+
+    class Stream(httpcore.NetworkStream):
+        def __init__(self, stream: Any) -> None:
+            self._stream = stream
+
+        def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+            return bytes(self._stream.read(max_bytes, deadlines.left(timeout)))
+
+        def write(self, buffer: bytes, timeout: float | None = None) -> None:
+            self._stream.write(buffer, deadlines.left(timeout))
+
+        def close(self) -> None:
+            self._stream.close()
+
+        def start_tls(self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None) -> Any:
+            return Stream(self._stream.start_tls(ssl_context, server_hostname, deadlines.left(timeout)))
+
+        def get_extra_info(self, info: str) -> Any:
+            return self._stream.get_extra_info(info)
+
+    class Backend(httpcore.NetworkBackend):
+        def connect_tcp(
+            self,
+            host: str,
+            port: int,
+            timeout: float | None = None,
+            local_address: str | None = None,
+            socket_options: Any = None,
+        ) -> Any:
+            return Stream(backend.connect_tcp(host, port, deadlines.left(timeout), local_address, socket_options))
+
+        def connect_unix_socket(self, path: str, timeout: float | None = None, socket_options: Any = None) -> Any:
+            return Stream(backend.connect_unix_socket(path, deadlines.left(timeout), socket_options))
+
+        def sleep(self, seconds: float) -> None:
+            backend.sleep(seconds)
+
+    return Backend()
+
+
 class HttpSource:
     """A site over HTTP(S): `<url>/fieldmind-site.json` and `<url>/files/<sha256>`."""
 
@@ -114,7 +182,17 @@ class HttpSource:
 
         self.url = url.rstrip("/")
         self.description = self.url
-        self._client = httpx.Client(timeout=timeout, follow_redirects=True, trust_env=False)
+        self._deadlines = _Deadlines()
+        transport = httpx.HTTPTransport(trust_env=False)
+        pool = transport._pool  # httpx offers no total timeout; httpcore's backend is where every read passes
+        pool._network_backend = _deadline_backend(pool._network_backend, self._deadlines)
+        self._client = httpx.Client(timeout=timeout, follow_redirects=True, trust_env=False, transport=transport)
+
+    def until(self, deadline: float | None) -> None:
+        self._deadlines.sync = deadline
+
+    def _overdue(self, what: str) -> TransientError:
+        return TransientError(f"{what}: the server is too slow (past the deadline, headers included); will retry")
 
     def close(self) -> None:
         self._client.close()
@@ -132,17 +210,24 @@ class HttpSource:
         import httpx
 
         body = bytearray()
+        deadline = time.monotonic() + INDEX_DEADLINE_S
+        self._deadlines.request = deadline
         try:
             with self._client.stream("GET", f"{self.url}/{INDEX_FILE}") as response:
                 if response.status_code != 200:
                     raise SyncError(f"{self.url}/{INDEX_FILE}: HTTP {response.status_code}")
-                deadline = time.monotonic() + INDEX_DEADLINE_S
                 for block in within(deadline, response.iter_bytes(), f"{self.url}/{INDEX_FILE}"):
                     body += block
                     if len(body) > MAX_INDEX_BYTES:
                         raise IntegrityError(f"index larger than {MAX_INDEX_BYTES} bytes; refused")
+        except httpx.TimeoutException as exc:
+            if time.monotonic() >= min(d for d in (deadline, self._deadlines.sync) if d is not None):
+                raise self._overdue(f"{self.url}/{INDEX_FILE}") from exc
+            raise TransientError(f"{self.url}: {exc}") from exc
         except httpx.HTTPError as exc:
             raise TransientError(f"{self.url}: {exc}") from exc
+        finally:
+            self._deadlines.request = None
         return bytes(body)
 
     def fetch_file(self, sha256: str, length: int, dest: Path, progress: ByteProgress | None = None) -> None:
@@ -159,6 +244,8 @@ class HttpSource:
             headers["Range"] = f"bytes={have}-"
             if meta.exists():
                 headers["If-Range"] = meta.read_text()
+        deadline = time.monotonic() + FILE_GRACE_S + (length - have) / MIN_RATE
+        self._deadlines.request = deadline
         try:
             with self._client.stream("GET", f"{self.url}/{FILES_DIR}/{sha256}", headers=headers) as response:
                 if response.status_code == 206 and response.headers.get("content-range", "").startswith(
@@ -172,14 +259,19 @@ class HttpSource:
                 validator = response.headers.get("etag") or response.headers.get("last-modified")
                 if validator:
                     meta.write_text(validator)
-                deadline = time.monotonic() + FILE_GRACE_S + (length - have) / MIN_RATE
                 blocks = within(deadline, response.iter_bytes(), f"{sha256[:12]}")
                 _write_capped(blocks, partial, mode, have, length, sha256, progress)
         except IntegrityError:
             partial.unlink(missing_ok=True)
             raise
+        except httpx.TimeoutException as exc:
+            if time.monotonic() >= min(d for d in (deadline, self._deadlines.sync) if d is not None):
+                raise self._overdue(sha256[:12]) from exc
+            raise TransientError(f"{sha256[:12]}: transfer broke off ({exc}); it will resume") from exc
         except httpx.HTTPError as exc:
             raise TransientError(f"{sha256[:12]}: transfer broke off ({exc}); it will resume") from exc
+        finally:
+            self._deadlines.request = None
         _finish(partial, dest, sha256, length)
         meta.unlink(missing_ok=True)
 
@@ -190,6 +282,10 @@ class FolderSource:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.description = str(path)
+        self.deadline: float | None = None
+
+    def until(self, deadline: float | None) -> None:
+        self.deadline = deadline
 
     def reachable(self) -> bool:
         return (self.path / INDEX_FILE).is_file()
@@ -216,11 +312,21 @@ class FolderSource:
         return data
 
     def fetch_file(self, sha256: str, length: int, dest: Path, progress: ByteProgress | None = None) -> None:
+        """A pack file copied from the folder: only a regular file (a FIFO named like one hung the sync at
+        "downloading 1/1"), opened without blocking, and never past the sync's deadline (a dying share)."""
+        import stat
+
         source = self.path / FILES_DIR / sha256
         partial = dest.with_name(dest.name + ".partial")
         try:
-            with source.open("rb") as src:
-                _write_capped(iter(lambda: src.read(1 << 20), b""), partial, "wb", 0, length, sha256, progress)
+            fd = os.open(source, os.O_RDONLY | os.O_NONBLOCK)
+            with os.fdopen(fd, "rb") as src:
+                if not stat.S_ISREG(os.fstat(src.fileno()).st_mode):
+                    raise IntegrityError(f"{source}: not a regular file (a device, pipe or socket); refused")
+                blocks: Iterable[bytes] = iter(lambda: src.read(1 << 20), b"")
+                if self.deadline is not None:
+                    blocks = within(self.deadline, blocks, str(source))
+                _write_capped(blocks, partial, "wb", 0, length, sha256, progress)
         except IntegrityError:
             partial.unlink(missing_ok=True)
             raise

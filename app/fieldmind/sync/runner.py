@@ -18,7 +18,15 @@ from fieldmind.errors import FieldmindError
 from fieldmind.knowledge import generations
 from fieldmind.knowledge.index import DocumentRecord, KnowledgeBase
 from fieldmind.sync import apply, keys
-from fieldmind.sync.fetch import IntegrityError, Source, SyncError, TransientError, open_source
+from fieldmind.sync.fetch import (
+    FILE_GRACE_S,
+    MIN_RATE,
+    IntegrityError,
+    Source,
+    SyncError,
+    TransientError,
+    open_source,
+)
 from fieldmind.sync.metadata import MetadataError, PackEntry, SiteIndex, utcnow, verify_index
 from fieldmind.sync.state import SyncPaths, SyncState, audit, write_json
 
@@ -212,10 +220,16 @@ def _download(site: Source, changes: list[apply.PackChange], paths: SyncPaths, t
     total = sum(wanted.values())
     if total > max_mb * 2**20:
         raise SyncError(f"update of {total / 2**20:.0f} MB is over the limit of {max_mb:.0f} MB (sync.max_pack_mb)")
+    # One bound for all the downloads, retries included: each file's own bound once (a body trickled to each
+    # file was retried 4 × 60 s per file with no overall bound).
+    deadline = time.monotonic() + sum(FILE_GRACE_S + length / MIN_RATE for length in wanted.values())
+    site.until(deadline)
     for number, (sha, length) in enumerate(sorted(wanted.items()), start=1):
         tell(f"downloading {number}/{len(wanted)}")
         staged = paths.staging / sha
         for attempt in range(RETRIES):
+            if time.monotonic() >= deadline:
+                raise TransientError(f"{site.description}: the downloads took longer than their bound; sync later")
             try:
                 site.fetch_file(sha, length, staged)
                 break
