@@ -417,3 +417,115 @@ def test_a_bad_server_setting_is_one_clear_error(isolated_home: Path) -> None:
     )
     assert no_url.returncode == 1 and "Traceback" not in no_url.stderr
     assert "engine.url is not set" in no_url.stderr and "--engine-url" in no_url.stderr
+
+
+def _hostile_server(body: Any) -> tuple[Any, str]:
+    """A loopback HTTP server whose POST handler is `body(handler)`: a server that misbehaves on purpose."""
+    import http.server
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            body(self)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def _server_client(url: str, tmp_path: Path, **engine: Any) -> Any:
+    from fieldmind.llm.server import InferenceServer
+    from fieldmind.settings import EngineSettings
+
+    settings = EngineSettings(backend="server", url=url, api="completion", model="m", **engine)
+    return InferenceServer(settings, tmp_path / "engine.log")
+
+
+def _sse_start(handler: Any) -> None:
+    handler.send_response(200)
+    handler.send_header("Content-Type", "text/event-stream")
+    handler.end_headers()
+
+
+def test_a_server_streaming_forever_is_passed_over_at_the_answer_bound(tmp_path: Path) -> None:
+    """A token every 0.2 s, never ending: `ask` had no output at 290 s. The whole answer has a bound."""
+    from fieldmind.llm.prompts import Prompt
+    from fieldmind.llm.server import ServerUnavailableError
+
+    def forever(handler: Any) -> None:
+        _sse_start(handler)
+        while True:
+            try:
+                handler.wfile.write(b'data: {"choices": [{"text": "x"}]}\n\n')
+                handler.wfile.flush()
+            except OSError:
+                return
+            time.sleep(0.2)
+
+    server, url = _hostile_server(forever)
+    client = _server_client(url, tmp_path, answer_s=2.0, stall_s=5.0, first_byte_ms=3000)
+    started = time.monotonic()
+    pieces: list[str] = []
+    with pytest.raises(ServerUnavailableError, match="longer than 2 s"):
+        pieces.extend(client.stream(Prompt(messages=[], completion="q"), 48))
+    assert 1.5 < time.monotonic() - started < 4.0 and pieces
+    client.close()
+    server.shutdown()
+
+
+def test_one_endless_line_is_bounded_and_not_buffered_whole(tmp_path: Path) -> None:
+    """One huge JSON line with no newline drove the process to 2.88 GB: a line over 64 KB ends the answer."""
+    import resource
+
+    from fieldmind.llm.prompts import Prompt
+    from fieldmind.llm.server import ServerUnavailableError
+
+    def endless_line(handler: Any) -> None:
+        _sse_start(handler)
+        handler.wfile.write(b'data: {"choices": [{"text": "')
+        block = b"a" * 2**20
+        for _ in range(3000):  # 3 GB if nobody stops reading
+            try:
+                handler.wfile.write(block)
+            except OSError:
+                return
+
+    server, url = _hostile_server(endless_line)
+    client = _server_client(url, tmp_path, answer_s=60.0, stall_s=5.0, first_byte_ms=3000)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(ServerUnavailableError, match="over 64 KB"):
+        list(client.stream(Prompt(messages=[], completion="q"), 48))
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mb < 100, grown_mb
+    client.close()
+    server.shutdown()
+
+
+def test_an_error_page_echoing_the_request_never_puts_the_token_anywhere(tmp_path: Path) -> None:
+    """A 500 reply that echoes the request put `Authorization: Bearer <token>` into logs/engine.log."""
+    from fieldmind.llm.prompts import Prompt
+    from fieldmind.llm.server import ServerUnavailableError
+
+    def echo(handler: Any) -> None:
+        page = f"internal error; your request was: {handler.headers}".encode()
+        handler.send_response(500)
+        handler.send_header("Content-Length", str(len(page)))
+        handler.end_headers()
+        handler.wfile.write(page)
+
+    server, url = _hostile_server(echo)
+    client = _server_client(url, tmp_path, token="s3cret-site-token", first_byte_ms=3000)
+    with pytest.raises(ServerUnavailableError) as caught:
+        list(client.stream(Prompt(messages=[], completion="q"), 48))
+    client.mark_down(str(caught.value))
+    client.close()
+    server.shutdown()
+    written = (tmp_path / "engine.log").read_text() + str(caught.value) + client.reason
+    assert "HTTP 500" in written and "Bearer" in str(caught.value)
+    assert "s3cret" not in written

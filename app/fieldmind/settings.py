@@ -60,6 +60,9 @@ class EngineSettings(BaseModel):
     """A server that has not sent the answer's first token within this is treated as down for the answer."""
     stall_s: float = Field(default=5.0, gt=0, le=600)
     """A server silent this long in the middle of an answer has dropped it: the local model answers."""
+    answer_s: float = Field(default=30.0, gt=0, le=600)
+    """The whole short answer from the server must arrive within this, or the local model writes it (a server
+    streaming a token every 0.2 s and never ending left `ask` waiting past 290 s)."""
     retry_s: float = Field(default=15.0, gt=0, le=3600)
     """While down, the server's health is checked this often, in the background."""
 
