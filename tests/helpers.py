@@ -6,11 +6,15 @@ import os
 from pathlib import Path
 
 
-def make_pdf(path: Path, pages: list[str], *, user_password: str | None = None, headings: bool = False) -> Path:
+def make_pdf(
+    path: Path, pages: list[str], *, user_password: str | None = None, headings: bool = False, title: str | None = None
+) -> Path:
     """A real PDF with one page per string; lines starting with '# ' become outline headings."""
     from fpdf import FPDF
 
     pdf = FPDF()
+    if title is not None:
+        pdf.set_title(title)
     if user_password:
         pdf.set_encryption(owner_password="owner-" + user_password, user_password=user_password)
     for text in pages:

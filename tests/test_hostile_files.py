@@ -134,6 +134,8 @@ def test_fifos_devices_and_odd_names_are_named_and_never_hang(writable_kb, tmp_p
     (folder / "pump.md").write_text(GOOD)
     report = writable_kb.ingest([folder])  # hashing a FIFO before the type check hung here for ever
     assert report.added == 2, report.failed
+    names = [d.name for d in writable_kb.documents()]
+    assert "caf\\xe9-manual.md" in names and not any("\\udc" in n for n in names), names  # the byte, as the README says
     reasons = {Path(f["path"]).name: f["error"] for f in report.failed}
     assert "named pipe" in reasons["pipe.md"] and "device" in reasons["device.md"]
     assert "dangling" in reasons["dangling.md"]
@@ -678,3 +680,25 @@ def test_a_folder_source_whose_pack_file_is_a_fifo_is_refused_naming_it(tmp_path
     (tmp_path / "staging").mkdir()
     with pytest.raises(IntegrityError, match="not a regular file"):
         FolderSource(tmp_path / "stick").fetch_file("b" * 64, 10, tmp_path / "staging" / ("b" * 64))
+
+
+def test_control_characters_of_a_pdf_title_never_reach_an_answer_card(writable_kb, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """ESC and BEL in a PDF's title reached the work-order card (and the terminal) as they were."""
+    from fieldmind.assistant import Assistant
+    from fieldmind.cards import card_for
+
+    from helpers import make_pdf
+
+    pdf = make_pdf(
+        tmp_path / "pump.pdf",
+        ["The HT-9 impeller nut torque is 42 N.m, tightened in two stages."],
+        title="Pump\x1b[2J\x07 Manual\x1b]0;owned\x07",
+    )
+    writable_kb.ingest([pdf])
+    [record] = writable_kb.documents()
+    assert record.title is not None and "\x1b" not in record.title and "\x07" not in record.title
+    answer = Assistant(writable_kb, None).ask("What is the HT-9 impeller nut torque?")
+    card = card_for(answer, writable_kb)
+    for form in ("md", "json"):
+        rendered = card.render(form)
+        assert "\x1b" not in rendered and "\x07" not in rendered and "Pump" in rendered

@@ -30,6 +30,8 @@ def _hold_lock(index_dir: Path, seconds: float) -> subprocess.Popen[str]:
 
 def test_remove_waits_for_another_process_writing(writable_kb) -> None:  # type: ignore[no-untyped-def]
     writable_kb.ingest([DEMO_PDF])
+    heard: list[str] = []
+    writable_kb.on_wait = heard.append
     holder = _hold_lock(writable_kb.index_dir, 2.0)
     try:
         started = time.monotonic()
@@ -39,6 +41,7 @@ def test_remove_waits_for_another_process_writing(writable_kb) -> None:  # type:
         holder.wait(timeout=30)
     assert removed == 1 and unknown == []
     assert waited >= 1.5, f"remove did not wait for the writer ({waited:.2f} s)"
+    assert heard and "waiting for it to finish" in heard[0]  # said at once, not 2 min of silence
 
 
 def test_start_up_repair_leaves_another_process_write_alone(isolated_home, embedder) -> None:  # type: ignore[no-untyped-def]

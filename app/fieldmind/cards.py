@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from fieldmind import __version__
+from fieldmind.citations import printable
 from fieldmind.errors import FieldmindError
 
 if TYPE_CHECKING:
@@ -101,12 +102,12 @@ def card_for(answer: Answer, knowledge: KnowledgeBase, when: datetime | None = N
         question=answer.question,
         answer=answer.short_answer or quote.shown(),
         quote=quote.shown(),
-        document=record.title or record.name,
+        document=printable(record.title or record.name),
         doc_id=record.key,
         revision=record.revision,
         effective=record.effective,
         page=quote.page,
-        section=quote.section,
+        section=printable(quote.section) if quote.section else None,
         source=source,
         publisher_key=key,
         file_sha256=record.sha256,

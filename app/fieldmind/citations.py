@@ -5,6 +5,14 @@ from __future__ import annotations
 SECTION_SEPARATOR = " > "
 
 
+def printable(text: str) -> str:
+    """Text without control characters (ESC, BEL, …): a document's title or section comes from the file, and
+    an escape sequence in it would reach the terminal and the work-order card as a command, not as words."""
+    import unicodedata
+
+    return "".join(ch if unicodedata.category(ch)[0] != "C" else " " if ch in "\t\n\r" else "" for ch in text)
+
+
 def place(
     doc: str,
     page: int | None,

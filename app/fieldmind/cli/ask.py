@@ -72,7 +72,6 @@ def ask(
         info(f"index repaired: {repaired}")
     if report is not None and not as_json:
         info(f"first run: added the demo manual ({report.chunks} passages)")
-    services.catalog.on_wait = info
     assistant = services.assistant(model, progress=_assembly_progress())
     answer = None
     limited = make_scope(scope)

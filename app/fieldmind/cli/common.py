@@ -85,6 +85,8 @@ def services_for(home: str | None, engine_url: str | None = None) -> Services:
     settings = load_settings(home, **engine_overrides(engine_url))
     apply_network_policy(settings)
     services = Services(settings)
+    services.knowledge.on_wait = info
+    services.catalog.on_wait = info
     ctx.call_on_close(services.close)
     return services
 

@@ -68,6 +68,8 @@ class KnowledgeBase:
         self._allowed_cache: dict[tuple[Any, ...], tuple[tuple[Any, ...], Allowed | None]] = {}
         self.recogniser = Recogniser(index_dir / "ocr-cache") if self.settings.ocr else None
         """Reads scanned pages; its cache (by file hash and page) outlives generations, so nothing is read twice."""
+        self.on_wait: Callable[[str], None] | None = None
+        """Told when a write waits for another process's (the CLI prints it)."""
         self._lock = threading.RLock()
         """One connection serves all threads (TUI workers, folder watchers): one operation at a time."""
 
@@ -162,6 +164,24 @@ class KnowledgeBase:
         self.index_dir.mkdir(parents=True, exist_ok=True)
         return FileLock(str(self.index_dir / "write.lock"))
 
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """The write lock, held for a write; when another process holds it, `on_wait` hears that this one waits
+        (a `remove` during a sync sat 2 min 36 s in silence)."""
+        from filelock import Timeout
+
+        lock = self.write_lock()
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            if self.on_wait is not None:
+                self.on_wait("another Fieldmind is writing this index (an ingest or a sync); waiting for it to finish")
+            lock.acquire()
+        try:
+            yield
+        finally:
+            lock.release()
+
     def ingest(
         self,
         paths: Iterable[Path],
@@ -174,7 +194,7 @@ class KnowledgeBase:
         """Add, update or remove documents so the index matches `paths` (files and folders). `meta` describes
         every file given (a document id and revision make sense for one file; tags for any number).
         `to_site` writes them to the site's shared store too (as its one writer for the while)."""
-        with self.write_lock():
+        with self.writing():
             if not to_site:
                 return self._ingest(paths, progress, cancelled, source, meta)
             if self.site is None:
@@ -307,7 +327,7 @@ class KnowledgeBase:
         """
         removed = 0
         unknown: list[str] = []
-        with self.write_lock(), self._lock:
+        with self.writing(), self._lock:
             for ref in refs:
                 matches = self.resolve(ref)
                 if not matches:

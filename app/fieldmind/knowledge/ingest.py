@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from fieldmind.citations import printable
 from fieldmind.errors import FieldmindError, InputError, StoreError
 from fieldmind.files import sha256_file
 from fieldmind.knowledge.chunking import SECTION_SEPARATOR, Chunk, chunk_segments
@@ -144,13 +145,14 @@ def _disk_full(exc: BaseException) -> bool:
 def _disk_full_error(path: Path) -> StoreError:
     return StoreError(
         f"disk full while storing {shown(path)}: it was not added, and nothing stored before was lost; "
-        "free some space and run the ingest again"
+        "free some space and try again"
     )
 
 
 def shown(path: Path) -> str:
-    """A path as text that can always be printed and stored, even when its name is not valid UTF-8."""
-    return os.fsdecode(path).encode("utf-8", "backslashreplace").decode("utf-8")
+    """A path as text that can always be printed and stored, even when its name is not valid UTF-8: a byte that
+    is not UTF-8 is shown as `\\xff` (the byte itself), not as Python's internal `\\udcff`."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def not_regular(path: Path) -> str:
@@ -324,7 +326,7 @@ class IngestBatch:
             ocr_pages=len(parsed.ocr),
             blank_pages=len(parsed.blank_pages),
             doc_key=meta.doc_id or (kept.doc_key if kept else None),
-            title=meta.title or (kept.title if kept else None) or parsed.title or name,
+            title=printable(meta.title or (kept.title if kept else None) or parsed.title or name),
             revision=meta.revision or (kept.revision if kept else None),
             effective=meta.effective or (kept.effective if kept else None),
             tags={**(existing.tags if existing else {}), **meta.tags},

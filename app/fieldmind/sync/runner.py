@@ -89,7 +89,7 @@ def run_sync(services: Services, source: str | None = None, progress: Progress |
 def _locked_sync(services: Services, spec: str, paths: SyncPaths, tell: Progress) -> SyncResult:
     kb = services.knowledge
     result = SyncResult(source=spec)
-    with kb.write_lock():
+    with kb.writing():
         result.recovered = apply.recover(kb.index_dir, paths)
     state = SyncState.load(paths.state)
     state.raise_floors(kb.pack_versions())
@@ -251,7 +251,7 @@ def _apply(
     index: SiteIndex,
     result: SyncResult,
 ) -> None:
-    with kb.write_lock():
+    with kb.writing():
         old = kb.current_generation()
         journal = {
             "state": "building",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fieldmind.citations import printable
 from fieldmind.errors import InputError
 from fieldmind.knowledge.parsers.headings import (
     Heading,
@@ -148,7 +149,7 @@ _NO_OCR = "install Tesseract (`apt install tesseract-ocr`; packaging/setup.sh do
 def _title(pdf: Any) -> str | None:
     """The document's title from its metadata, when it looks like one (not "untitled", not a file name)."""
     try:
-        title = " ".join(str(pdf.get_metadata_dict().get("Title") or "").split())
+        title = " ".join(printable(str(pdf.get_metadata_dict().get("Title") or "")).split())
     except Exception:
         return None
     if not 3 <= len(title) <= 200 or title.lower() in {"untitled", "title"} or title.lower().endswith((".pdf", ".doc")):
