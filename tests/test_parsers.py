@@ -140,3 +140,28 @@ def test_files_over_the_size_cap_are_refused(tmp_path: Path) -> None:
     path.write_text("word " * 100_000)
     with pytest.raises(InputError, match="too large"):
         parse(path, max_bytes=100_000)
+
+
+def test_tables_whose_cells_wrap_are_read_as_rows_under_their_header() -> None:
+    """The demo's fault-code and troubleshooting tables centre cells that wrap over two or three lines: they were
+    read as running text ("E07 Fuel restriction or air in fuel" / "Replace the fuel filter" on lines apart)."""
+    pages = {s.page: s.text for s in parse(DEMO_PDF).segments}
+    faults, trouble = pages[8].splitlines(), pages[9].splitlines()
+    assert "Code | Meaning | Action" in faults
+    assert "E07 | Fuel restriction or air in fuel | Replace the fuel filter (NW-FF-0875) and bleed the system." in faults
+    assert "E04* | Overspeed (above 1,750 rpm) | Check the governor linkage; contact service." in faults
+    assert sum(line.startswith("E") and line.count(" | ") == 2 for line in faults) == 10
+    assert "Symptom | Likely cause | Remedy" in trouble
+    assert (
+        "Engine cranks but does not start | No fuel, air in fuel, or preheat too short | "
+        "Refuel, bleed the system (5.3), preheat 10 s"
+    ) in trouble
+    assert any(line.startswith("To reset the service counter") and " | " not in line for line in faults)
+
+
+def test_bullet_lists_and_numbered_headings_are_not_taken_for_tables() -> None:
+    """Bullets with wrapped items and "3.7 Free software" over them line up like a two-column table; they stay text."""
+    from conftest import DATA
+
+    text = "\n".join(s.text for s in parse(DATA / "nut" / "nut-user-manual.pdf").segments if s.page == 22)
+    assert "3.7 | Free software" not in text and "• |" not in text

@@ -17,8 +17,9 @@ if TYPE_CHECKING:
 
 __all__ = ["READER_VERSION", "SUPPORTED", "ParsedDocument", "Segment", "parse"]
 
-READER_VERSION = 2
-"""Bumped when reading changes what an unchanged file gives (2: words hyphenated at a PDF line's end joined).
+READER_VERSION = 3
+"""Bumped when reading changes what an unchanged file gives (2: words hyphenated at a PDF line's end joined;
+3: tables whose cells wrap over lines read as rows).
 A document read by an older version is read again when its file is next added: its bytes did not change, but
 what Fieldmind makes of them did."""
 

@@ -119,12 +119,75 @@ def _aligned(a: list[float], b: list[float]) -> bool:
     return len(a) > 1 and len(b) > 1 and sum(any(abs(x - y) <= ALIGN_POINTS for y in b) for x in a) >= 2
 
 
+def _column_of(run: Run, columns: list[float]) -> int | None:
+    """Which column a run is a cell line of: it starts at that column and does not reach into the next."""
+    for index, start in enumerate(columns):
+        ends = columns[index + 1] if index + 1 < len(columns) else None
+        if abs(run.left - start) <= ALIGN_POINTS and (ends is None or run.right <= ends + ALIGN_POINTS):
+            return index
+    return None
+
+
+def _wrapped_table(lines: list[list[Run]], header: int) -> tuple[list[str], int] | None:
+    """A table whose cells wrap over several lines, starting with the header line `lines[header]`: its rows as
+    " | "-joined text, and how many lines it took; None when the lines below do not make one.
+
+    Such tables (fault codes, troubleshooting) centre each cell in its row, so a row is not a run of lines: the
+    first column's lines anchor the rows, and each line of the other columns belongs to the nearest anchor.
+    The body's columns are where its lines start; the header line has one label per column (often centred)."""
+    body_end = header + 1
+    lefts: dict[int, int] = {}
+    while body_end < len(lines):
+        for run in lines[body_end]:
+            lefts[round(run.left)] = lefts.get(round(run.left), 0) + 1
+        body_end += 1
+    columns: list[float] = []
+    for left in sorted(x for x, n in lefts.items() if n >= 2):
+        if not columns or left - columns[-1] > ALIGN_POINTS:
+            columns.append(float(left))
+    labels = len(lines[header])
+    if not 3 <= len(columns) <= 8 or labels != len(columns) or len(_cell_starts(lines[header])) != labels:
+        return None  # two "columns" are a bullet or option list far more often than a table; labels stand apart
+    if any(ch.isdigit() for run in lines[header] for ch in run.text):
+        return None  # a header names its columns; a line with numbers is a row
+    taken = header + 1
+    while taken < len(lines) and all(_column_of(r, columns) is not None for r in lines[taken]):
+        taken += 1
+    body = lines[header + 1 : taken]
+    anchors = [line[0] for line in body if _column_of(line[0], columns) == 0]
+    continued = any(_column_of(line[0], columns) != 0 for line in body)
+    if len(anchors) < 2 or not continued:
+        return None  # rows of one line each: `table_text`'s plain rows read them
+    # Cells set at the top of their row put every column on the anchor's line; centred cells do not.
+    anchor_lines = [line for line in body if _column_of(line[0], columns) == 0]
+    top_aligned = all(len(line) == len(columns) for line in anchor_lines)
+    cells: list[list[list[str]]] = [[[] for _ in columns] for _ in anchors]
+    for line in body:
+        for run in line:
+            column = _column_of(run, columns)
+            if top_aligned:  # the last anchor at or above the line
+                above = [i for i, a in enumerate(anchors) if a.top >= run.top - ALIGN_POINTS]
+                row = above[-1] if above else 0
+            else:  # the nearest anchor
+                row = min(range(len(anchors)), key=lambda i: (abs(anchors[i].top - run.top), i))
+            cells[row][column or 0].append(run.text)
+    if len({a.text for a in anchors}) < len(anchors) or 3 * sum(all(row) for row in cells) < 2 * len(cells):
+        return None  # bullets, or rows mostly missing cells: not a table
+    rows = [" | ".join(r.text for r in lines[header])]
+    rows += [" | ".join(" ".join(parts) for parts in row) for row in cells]
+    return rows, taken - header
+
+
 def table_text(textpage: Any) -> str | None:
     """The page's text with table rows' cells joined by " | ", or None when the page has no table.
 
-    A table is at least MIN_TABLE_ROWS consecutive lines of several cells whose columns line up.
+    A table is at least MIN_TABLE_ROWS consecutive lines of several cells whose columns line up, or a header
+    line over rows whose cells wrap (`_wrapped_table`).
     """
     lines = _line_groups(_runs(textpage))
+    wrapped = _wrapped_tables(lines)
+    if wrapped is not None:
+        return wrapped
     starts = [_cell_starts(line) for line in lines]
     linked = [_aligned(a, b) for a, b in pairwise(starts)]
     in_table = [False] * len(lines)
@@ -153,6 +216,24 @@ def table_text(textpage: Any) -> str | None:
             parts.append((" | " if b.left - a.right > CELL_GAP * height else " ") + b.text)
         out.append("".join(parts))
     return "\n".join(out)
+
+
+def _wrapped_tables(lines: list[list[Run]]) -> str | None:
+    """The page's text with every table of wrapped cells read as rows, or None when it has none."""
+    out: list[str] = []
+    found = False
+    index = 0
+    while index < len(lines):
+        table = _wrapped_table(lines, index) if len(lines[index]) >= 2 else None
+        if table is None:
+            out.append(" ".join(r.text for r in lines[index]))
+            index += 1
+            continue
+        rows, used = table
+        out.extend(rows)
+        index += used
+        found = True
+    return "\n".join(out) if found else None
 
 
 def reading_order_text(textpage: Any, width: float) -> str | None:
