@@ -56,7 +56,8 @@ def _documents(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in {".pdf", ".html", ".md", ".docx"})
 
 
-def prepare(sets: list[str], cache: Path, k: int) -> list[Scored]:
+def prepare(sets: list[str], cache: Path, k: int, reader: Any = None) -> list[Scored]:
+    """Every question's scored windows; with `reader` (an `answers.reader.Reader`), each window's reading too."""
     from fieldmind.assistant import Assistant
     from fieldmind.knowledge.embedder import ONNX_NAME, Embedder
     from fieldmind.knowledge.index import KnowledgeBase
@@ -67,7 +68,7 @@ def prepare(sets: list[str], cache: Path, k: int) -> list[Scored]:
         folder = DATA / name
         kb = KnowledgeBase(cache / name / "index", embedder=embedder)
         kb.ingest(_documents(folder))
-        assistant = Assistant(kb, None, answer_k=k)
+        assistant = Assistant(kb, None, answer_k=k, reader=reader, weights=choose.WEIGHTS)
         for item in load_items(folder / "qa.jsonl"):
             passages = kb.search(item.question, k)
             windows = assistant.evidence(item.question, passages) if passages else []
@@ -78,9 +79,14 @@ def prepare(sets: list[str], cache: Path, k: int) -> list[Scored]:
     return out
 
 
+def ranked(scored: Scored, weights: choose.Weights) -> list[choose.Window]:
+    return choose.rank(scored.windows, weights)
+
+
 def outcome(scored: Scored, weights: choose.Weights) -> str:
-    sure = choose.confidence(scored.windows, scored.absent, weights)
-    quote = select(scored.windows, sure, weights, scored.next_page)
+    windows = ranked(scored, weights)
+    sure = choose.confidence(windows, scored.absent, weights)
+    quote = select(windows, sure, weights, scored.next_page)
     if not scored.item.answerable:
         return "abstained" if quote is None else "wrong"
     if quote is None:
@@ -90,8 +96,9 @@ def outcome(scored: Scored, weights: choose.Weights) -> str:
 
 def closest_holds_key(scored: Scored, weights: choose.Weights) -> bool:
     """Not found, but the closest lines shown beside "not found" hold the key facts."""
-    sure = choose.confidence(scored.windows, scored.absent, weights)
-    lines = closest_lines(scored.windows, sure, weights, scored.next_page)
+    windows = ranked(scored, weights)
+    sure = choose.confidence(windows, scored.absent, weights)
+    lines = closest_lines(windows, sure, weights, scored.next_page)
     return scored.item.answerable and lines is not None and answer_is_right(scored.item, True, lines.shown())
 
 
@@ -118,11 +125,36 @@ def tally(rows: list[Scored], weights: choose.Weights) -> dict[str, Any]:
 
 MARGINS = (0.25, 0.5, 0.75)
 COVERAGES = (0.0, 0.2, 0.4)
+READER_WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.4, 1.0)
+"""Weights of the reader's logit in the ranking score tried by --fit (its logits span about -8 to 8)."""
+READER_MARGINS = (0.0, 0.25, 0.5)
+READER_COVERAGES = (0.0, 1.0)
+READER_THRESHOLDS = [round(-4.0 + x * 0.25, 2) for x in range(33)]
 
 
-def fit(rows: list[Scored]) -> choose.Weights:
+def key_in_best(rows: list[Scored], weights: choose.Weights) -> int:
+    """Answerable questions whose best window, read on as a quote, holds the key (whatever the confidence)."""
+    sure = replace(weights, threshold=-1e9, reader_confidence=False)
+    return sum(outcome(r, sure) == "right" for r in rows if r.item.answerable)
+
+
+def confidence_auc(rows: list[Scored], weights: choose.Weights) -> float | None:
+    """ROC AUC of the confidence for "the best window answers" (answerable, and its quote holds the key)."""
+    sure = replace(weights, threshold=-1e9)
+    labels = [int(r.item.answerable and outcome(r, sure) == "right") for r in rows]
+    scores = [choose.confidence(ranked(r, weights), r.absent, weights) for r in rows]
+    pos = [s for s, y in zip(scores, labels, strict=True) if y]
+    neg = [s for s, y in zip(scores, labels, strict=True) if not y]
+    if not pos or not neg:
+        return None
+    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
+    return round(wins / (len(pos) * len(neg)), 3)
+
+
+def fit(rows: list[Scored], with_reader: bool = False) -> choose.Weights:
     """The confidence's weights (lead, coverage) and threshold that do best on `rows`: right answers less
-    WRONG_COST per wrong one (ties: the higher threshold, then the smaller weights)."""
+    WRONG_COST per wrong one (ties: the higher threshold, then the smaller weights). With the reader: also its
+    weight in the ranking, and whether the confidence rests on its logit."""
 
     def value(weights: choose.Weights) -> tuple[int, float, float, float]:
         t = tally(rows, weights)
@@ -134,6 +166,15 @@ def fit(rows: list[Scored]) -> choose.Weights:
         for c in COVERAGES
         for t in THRESHOLDS
     ]
+    if with_reader:
+        # The ranking weight first (by the key in the best window), then the confidence over that ranking.
+        best_weight = max(READER_WEIGHTS, key=lambda w: (key_in_best(rows, replace(choose.WEIGHTS, reader=w)), -w))
+        grid = [replace(w, reader=best_weight) for w in grid] + [
+            replace(choose.WEIGHTS, reader=best_weight, reader_confidence=True, margin=m, coverage=c, threshold=t)
+            for m in READER_MARGINS
+            for c in READER_COVERAGES
+            for t in READER_THRESHOLDS
+        ]
     return max(grid, key=value)
 
 
@@ -146,6 +187,18 @@ def curve(rows: list[Scored]) -> list[dict[str, Any]]:
     return out
 
 
+def _reader(path: Path | None) -> Any:
+    """The reader to measure: a candidate file (its sha256 taken as it is), or the shipped one."""
+    import hashlib
+
+    from fieldmind.answers.reader import Reader, ReaderFile, shipped_reader_file
+
+    if path is None:
+        return Reader(shipped_reader_file())
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return Reader(ReaderFile(path, path.parent / "tokenizer.json", digest, path.stat().st_size))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--calibrate", default=",".join(CALIBRATION))
@@ -155,15 +208,34 @@ def main() -> None:
     )
     parser.add_argument("-k", type=int, default=5)
     parser.add_argument("--fit", action="store_true", help="choose the threshold on the calibration sets")
+    parser.add_argument("--reader", type=Path, help="a reader .onnx to measure (default: the shipped one)")
+    parser.add_argument("--no-reader", action="store_true", help="today's scores alone")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     calibrate = [s for s in args.calibrate.split(",") if s]
     held_out = [s for s in args.held_out.split(",") if s]
     started = time.perf_counter()
-    rows = prepare(calibrate + held_out, args.cache, args.k)
+    reader = None if args.no_reader else _reader(args.reader)
+    rows = prepare(calibrate + held_out, args.cache, args.k, reader)
     result: dict[str, Any] = {"k": args.k, "prepare_s": round(time.perf_counter() - started, 1)}
     calibration = [r for r in rows if r.set in calibrate]
-    weights = fit(calibration) if args.fit else choose.WEIGHTS
+    weights = fit(calibration, with_reader=reader is not None) if args.fit else choose.weights_for(reader is not None)
+    result["reader"] = str(reader.file.path) if reader else None
+    held = [r for r in rows if r.set in held_out]
+    result["key_in_best"] = {
+        "today": {
+            "calibration": key_in_best(calibration, choose.WEIGHTS),
+            "held_out": key_in_best(held, choose.WEIGHTS),
+        },
+        "chosen": {"calibration": key_in_best(calibration, weights), "held_out": key_in_best(held, weights)},
+    }
+    result["confidence_auc"] = {
+        "today": {
+            "calibration": confidence_auc(calibration, choose.WEIGHTS),
+            "held_out": confidence_auc(held, choose.WEIGHTS),
+        },
+        "chosen": {"calibration": confidence_auc(calibration, weights), "held_out": confidence_auc(held, weights)},
+    }
     result["weights"] = weights.__dict__
     result["calibration"] = tally(calibration, weights)
     result["held_out"] = tally([r for r in rows if r.set in held_out], weights)
@@ -178,7 +250,7 @@ def main() -> None:
         return
     for point in result["curve_calibration"]:
         print("curve", point)
-    for key in ("weights", "calibration", "held_out"):
+    for key in ("weights", "key_in_best", "confidence_auc", "calibration", "held_out"):
         print(f"{key}: {result[key]}")
     for name, t in result["by_set"].items():
         print(f"set {name}: {t}")

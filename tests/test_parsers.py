@@ -148,7 +148,8 @@ def test_tables_whose_cells_wrap_are_read_as_rows_under_their_header() -> None:
     pages = {s.page: s.text for s in parse(DEMO_PDF).segments}
     faults, trouble = pages[8].splitlines(), pages[9].splitlines()
     assert "Code | Meaning | Action" in faults
-    assert "E07 | Fuel restriction or air in fuel | Replace the fuel filter (NW-FF-0875) and bleed the system." in faults
+    e07 = "E07 | Fuel restriction or air in fuel | Replace the fuel filter (NW-FF-0875) and bleed the system."
+    assert e07 in faults
     assert "E04* | Overspeed (above 1,750 rpm) | Check the governor linkage; contact service." in faults
     assert sum(line.startswith("E") and line.count(" | ") == 2 for line in faults) == 10
     assert "Symptom | Likely cause | Remedy" in trouble

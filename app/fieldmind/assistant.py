@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from fieldmind.answers import choose, short, terms
 from fieldmind.answers.check import faithful
 from fieldmind.answers.quote import Quote, closest_lines, differing, select
+from fieldmind.answers.reader import Reader, ReaderError
 from fieldmind.knowledge.context import PageContext
 from fieldmind.knowledge.retrieve import Passage
 from fieldmind.knowledge.revisions import Scope
@@ -185,13 +186,31 @@ class Assistant:
         engine: TextGenerator | None,
         answer_k: int = 5,
         short_answers: bool = True,
-        weights: choose.Weights = choose.WEIGHTS,
+        weights: choose.Weights | None = None,
+        reader: Reader | None = None,
     ) -> None:
         self.knowledge = knowledge
         self.engine = engine
         self.answer_k = answer_k
         self.short_answers = short_answers and engine is not None
-        self.weights = weights
+        self.reader = reader
+        """Fieldmind's own reader; None, or one whose file failed its check, leaves the hand-weighted scores."""
+        self.fixed_weights = weights
+
+    @property
+    def reading(self) -> bool:
+        """Whether the reader scores the stretches (it is there, and its file passed its check)."""
+        if self.reader is None or self.reader.error is not None:
+            return False
+        try:
+            self.reader.load()
+        except ReaderError:
+            return False
+        return True
+
+    @property
+    def weights(self) -> choose.Weights:
+        return self.fixed_weights or choose.weights_for(self.reading)
 
     def ask(
         self, question: str, k: int | None = None, scope: Scope | None = None, all_revisions: bool = False
@@ -205,7 +224,8 @@ class Assistant:
         """Stretches of the retrieved pages, scored, best first."""
         candidates = choose.gather(passages, self.knowledge.context)
         question_vector = self.knowledge.question_vector(question)
-        return choose.score(question, question_vector, candidates, self.knowledge.encode, self.weights)
+        read = self.reader.scores if self.reader is not None and self.reading else None
+        return choose.score(question, question_vector, candidates, self.knowledge.encode, self.weights, read)
 
     def ask_stream(
         self,

@@ -184,6 +184,20 @@ def index_health(services: Services) -> dict[str, Any]:
     }
 
 
+def reader_health(services: Services) -> dict[str, Any]:
+    """Whether Fieldmind's own reader scores the answers, or why the hand-weighted scores stand in for it."""
+    from fieldmind.answers.reader import ReaderError
+
+    reader = services.reader
+    if reader is None:
+        return {"ok": False, "file": None, "scoring": "hand-weighted", "error": "this build ships no reader"}
+    try:
+        reader.load()
+    except ReaderError as exc:
+        return {"ok": False, "file": str(reader.file.path), "scoring": "hand-weighted", "error": str(exc)}
+    return {"ok": True, "file": str(reader.file.path), "sha256": reader.file.sha256, "scoring": "reader"}
+
+
 def report(services: Services, measure: bool = True) -> dict[str, Any]:
     from fieldmind import netguard
     from fieldmind.llm.catalog import total_ram_bytes
@@ -202,6 +216,7 @@ def report(services: Services, measure: bool = True) -> dict[str, Any]:
         "llama_cpp": llama_build(),
         "models": model_speeds(services, measure),
         "active_model": settings.model.name,
+        "reader": reader_health(services),
         "paths": {
             "home": str(settings.home),
             "models": str(settings.models_dir),

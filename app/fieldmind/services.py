@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from fieldmind.answers.reader import shipped_reader
 from fieldmind.assistant import Assistant, TextGenerator
 from fieldmind.errors import FieldmindError
 from fieldmind.files import Progress
@@ -49,6 +50,8 @@ class Services:
             site = Site(settings.knowledge.chroma_host, settings.knowledge.chroma_port, terminal_id(settings.home))
         self.knowledge = KnowledgeBase(settings.index_dir, settings.knowledge, self.embedder, site=site)
         self.catalog = Catalog(settings.models_dir)
+        self.reader = shipped_reader(settings.threads)
+        """Fieldmind's own reader (None in a build that ships none); loaded, and its sha256 checked, on first use."""
         self.engine_factory: EngineFactory = engine_factory or self._new_engine
         """Makes an engine for a model name; tests give one that makes a fake."""
         self._engine: Engine | None = None
@@ -110,6 +113,7 @@ class Services:
             self.answering(self.use_model(model, progress, load=False)),
             answer_k=self.settings.knowledge.answer_k,
             short_answers=self.settings.model.short_answers,
+            reader=self.reader,
         )
 
     def open_knowledge(self) -> tuple[str | None, IngestReport | None]:

@@ -76,6 +76,11 @@ class Weights:
     question sets (shared, apcupsd, demo; `bench/answers.py --fit`), a confident wrong answer cancelling three
     right ones (`WRONG_COST`): 33 right and 3 wrong of 60 there. Neighbours: 0.95 the same, 0.9 two more right
     and one more wrong, 1.0 one fewer right."""
+    reader: float = 0.0
+    """Weight of the reader's logit (`answers/reader.py`) in a window's score, when the reader is used."""
+    reader_confidence: bool = False
+    """The confidence rests on the reader's logit of the best window (and its lead over the best window of any
+    other page) instead of its similarity; `threshold` and `closest` are then on the logit's scale."""
     closest: float = 0.6
     """Between this and `threshold`: "not found", with the best window shown as the closest lines. Set (not
     fitted) so they are shown for as few unanswerable questions as with the previous weights (7 of 34), and for
@@ -83,6 +88,13 @@ class Weights:
 
 
 WEIGHTS = Weights()
+"""Without the reader (its file missing or damaged): today's hand-weighted scores."""
+READ_WEIGHTS = Weights(reader=0.2, reader_confidence=True, margin=0.25, coverage=0.0, threshold=0.0, closest=-1.5)
+"""With the reader (`answers/reader.py`): fitted on the calibration sets by `bench/answers.py --fit`."""
+
+
+def weights_for(reader: bool) -> Weights:
+    return READ_WEIGHTS if reader else WEIGHTS
 
 
 @dataclass(frozen=True)
@@ -128,6 +140,8 @@ class Window:
     numeric: bool = False
     says_default: bool = False
     """The question asks for a default and the window says "default"."""
+    read: float | None = None
+    """The reader's logit for the window under its section's path (None without the reader)."""
     score: float = 0.0
 
     @property
@@ -270,9 +284,14 @@ def confidence(ranked: Sequence[Window], absent: int, weights: Weights = WEIGHTS
     if not ranked:
         return 0.0
     best = ranked[0]
+    missing = weights.identifier * (1.0 - best.named)
+    if weights.reader_confidence and best.read is not None:
+        read_others = (w.read for w in ranked[1:] if w.read is not None and rival(w, best))
+        read_lead = best.read - max(read_others, default=best.read - 1.0)
+        penalties = weights.absent * absent + missing
+        return best.read + weights.margin * read_lead + weights.coverage * best.coverage - penalties
     others = (w.score for w in ranked[1:] if rival(w, best))
     lead = best.score - next(others, best.score - 1.0)
-    missing = weights.identifier * (1.0 - best.named)
     alone = best.similarity if best.lines_similarity is None else best.lines_similarity
     return alone + weights.margin * lead + weights.coverage * best.coverage - weights.absent * absent - missing
 
@@ -286,7 +305,15 @@ def total(window: Window, weights: Weights) -> float:
         + weights.passage * window.passage.score
         + weights.number * window.numeric
         + weights.default * window.says_default
+        + weights.reader * (window.read or 0.0)
     )
+
+
+def rank(windows: Sequence[Window], weights: Weights) -> list[Window]:
+    """The windows scored with `weights`, best first."""
+    from dataclasses import replace
+
+    return sorted((replace(w, score=total(w, weights)) for w in windows), key=lambda w: w.score, reverse=True)
 
 
 def score(
@@ -295,8 +322,9 @@ def score(
     units: Sequence[Unit],
     encode: Callable[[list[str]], Any],
     weights: Weights = WEIGHTS,
+    read: Callable[[str, list[str]], list[float]] | None = None,
 ) -> list[Window]:
-    """Stage 2: the windows with their scores, best first."""
+    """Stage 2: the windows with their scores, best first. `read` is the reader, when there is one."""
     from dataclasses import replace
 
     ranked_units = score_units(question, units, weights)
@@ -308,9 +336,10 @@ def score(
     similarities = _similarities(question_vector, texts, encode)
     matches = match_terms(question, texts, coverage=True)
     wants_number, wants_default = asks_for_number(question), asks_for_default(question)
+    reads: list[float | None] = list(read(question, texts)) if read is not None else [None] * len(texts)
     scored = []
-    for draft, similarity, keyword, phrase, coverage in zip(
-        drafts, similarities, matches.keyword, matches.phrase, matches.coverage, strict=True
+    for draft, similarity, keyword, phrase, coverage, reading in zip(
+        drafts, similarities, matches.keyword, matches.phrase, matches.coverage, reads, strict=True
     ):
         numeric = wants_number and holds_value(draft.text)
         named = holds_identifiers(question, draft.embedding_text())
@@ -323,9 +352,10 @@ def score(
             numeric=numeric,
             says_default=wants_default and bool(SAYS_DEFAULT.search(draft.text)),
             coverage=coverage,
+            read=reading,
         )
-        scored.append(replace(window, score=total(window, weights)))
-    ranked = sorted(scored, key=lambda w: w.score, reverse=True)
+        scored.append(window)
+    ranked = rank(scored, weights)
     best, alone = ranked[0], ranked[0].embedding_text()
     if alone == best.scoring_text():
         ranked[0] = replace(best, lines_similarity=best.similarity)
