@@ -529,3 +529,24 @@ def test_an_error_page_echoing_the_request_never_puts_the_token_anywhere(tmp_pat
     written = (tmp_path / "engine.log").read_text() + str(caught.value) + client.reason
     assert "HTTP 500" in written and "Bearer" in str(caught.value)
     assert "s3cret" not in written
+
+
+def test_a_server_url_given_with_v1_is_the_same_server(tmp_path: Path) -> None:
+    """`http://host:8080/v1`, the base URL OpenAI-style clients document, failed with "HTTP 404 from
+    /v1/completions" and answered locally; both forms name the same server now."""
+    from fieldmind.llm.prompts import Prompt
+
+    seen: list[str] = []
+
+    def answer(handler: Any) -> None:
+        seen.append(handler.path)
+        _sse_start(handler)
+        handler.wfile.write(b'data: {"choices": [{"text": "90 N.m"}]}\n\ndata: [DONE]\n\n')
+
+    server, url = _hostile_server(answer)
+    for given in (url, url + "/v1", url + "/v1/"):
+        client = _server_client(given, tmp_path, first_byte_ms=3000)
+        assert "".join(client.stream(Prompt(messages=[], completion="q"), 8)) == "90 N.m"
+        client.close()
+    server.shutdown()
+    assert seen == ["/v1/completions"] * 3

@@ -70,7 +70,10 @@ class InferenceServer:
         if not settings.url:
             raise ValueError("engine.url is not set")
         self.settings = settings
-        self.url = settings.url.rstrip("/")
+        url = settings.url.rstrip("/")
+        self.url = url.removesuffix("/v1")
+        """The server's root: given as `http://box:8080/v1` too (the base URL OpenAI-style clients document),
+        which asked for /v1/v1/completions and answered locally with "HTTP 404"."""
         self.log_path = log_path
         self.up = True
         """Believed reachable: answers go to it first. A failure sets it False until a health check passes."""
