@@ -166,3 +166,18 @@ def test_bullet_lists_and_numbered_headings_are_not_taken_for_tables() -> None:
 
     text = "\n".join(s.text for s in parse(DATA / "nut" / "nut-user-manual.pdf").segments if s.page == 22)
     assert "3.7 | Free software" not in text and "• |" not in text
+
+
+def test_capitals_standing_alone_are_sections_of_a_plain_text_manual(tmp_path: Path) -> None:
+    """ALL-CAPS headings of a .txt were not sections: the citation showed the file name alone."""
+    manual = tmp_path / "pump.txt"
+    manual.write_text(
+        "HP-20 PUMP MANUAL\n\nRead this first. The unit weighs 80 kg.\n\n"
+        "MAINTENANCE\n\nReplace the return filter element every 500 hours.\n\n"
+        "OIL CHANGE INTERVALS\nChange the oil every 2,000 hours.\nUSE ISO VG 46 OIL ONLY AND NOTHING ELSE.\n"
+    )
+    segments = parse(manual).segments
+    where = {s.headings[-1] if s.headings else None: s.text for s in segments}
+    assert "every 500 hours" in where["MAINTENANCE"]
+    assert "every 2,000 hours" in where["OIL CHANGE INTERVALS"]
+    assert "USE ISO VG 46" not in where  # a shouted sentence inside a section is not a heading

@@ -234,3 +234,17 @@ def test_words_in_pictures_of_word_and_html_documents_are_read(tmp_path: Path) -
         text = "\n".join(s.text for s in parse(path, scans=reader).segments)
         assert "Picture (read by OCR): DANGER: ISOLATE THE 400 V SUPPLY BEFORE OPENING THIS PANEL" in text, text
         assert "Picture" not in "\n".join(s.text for s in parse(path).segments)  # without OCR: nothing made up
+
+
+@pytest.mark.model
+def test_the_cli_says_a_quote_was_read_by_ocr(scanned_kb) -> None:  # type: ignore[no-untyped-def]
+    """The app marked OCR quotes; the CLI's text output never did."""
+    home = scanned_kb.index_dir.parent
+    out = subprocess.run(
+        [*fieldmind_command(), "ask", "What torque for the cylinder head bolts?", "--home", str(home)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "90 N" in out.stdout and "(read by OCR, " in out.stdout and "% sure)" in out.stdout

@@ -83,7 +83,7 @@ def ask(
             continue
         if isinstance(event, QuoteReady) and event.quote is not None:
             click.echo(quote_block(event.quote.shown()))
-            click.echo(f"    — {event.quote.where}")
+            click.echo(f"    — {event.quote.where}{scanned(event.quote)}")
             sys.stdout.flush()
         elif isinstance(event, AnswerPiece):
             click.echo(f"\nIn short: {event.text}")
@@ -107,7 +107,7 @@ def ask(
         if answer.closest is not None:
             click.echo("\nThe closest lines in your manuals (they may not answer it):")
             click.echo(quote_block(answer.closest.shown()))
-            click.echo(f"    — {answer.closest.where}")
+            click.echo(f"    — {answer.closest.where}{scanned(answer.closest)}")
         elif answer.passages:
             click.echo("\nClosest passages (they do not seem to answer it):")
             for n, passage in enumerate(answer.passages[:3], start=1):
@@ -124,6 +124,11 @@ def ask(
 def _tags(answer: Any, quote: Any) -> str:
     tags: dict[str, str] = next((p.tags for p in answer.passages if p.doc_id == quote.doc_id), {})
     return " ".join(f"{k}={v}" for k, v in sorted(tags.items())) or "none"
+
+
+def scanned(quote: Any) -> str:
+    """Said after a quote's place when its page was a scan: its words are the recogniser's reading."""
+    return f" (read by OCR, {quote.ocr:.0%} sure)" if quote.ocr is not None else ""
 
 
 def quote_block(text: str) -> str:

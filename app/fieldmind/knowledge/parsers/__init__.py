@@ -19,7 +19,7 @@ __all__ = ["READER_VERSION", "SUPPORTED", "ParsedDocument", "Segment", "parse"]
 
 READER_VERSION = 3
 """Bumped when reading changes what an unchanged file gives (2: words hyphenated at a PDF line's end joined;
-3: tables whose cells wrap over lines read as rows).
+3: tables whose cells wrap over lines read as rows; capitals standing alone are sections of a .txt).
 A document read by an older version is read again when its file is next added: its bytes did not change, but
 what Fieldmind makes of them did."""
 

@@ -44,8 +44,39 @@ def segments_from_blocks(blocks: list[tuple[Heading | None, str]]) -> list[Segme
     return segments
 
 
+_CAPS_HEADING = re.compile(r"^[ \t]*([A-Z0-9][A-Z0-9 ,&/()'-]{2,60}[A-Z0-9)])[ \t]*$")
+MAX_CAPS_WORDS = 8
+
+
+def caps_headings(text: str) -> list[Heading]:
+    """Lines in capitals standing alone (a blank line or the start above, more text below): how plain-text manuals
+    write their section titles ("MAINTENANCE", "OIL CHANGE INTERVALS"). Without them a quote from a .txt
+    manual was cited by its file name alone."""
+    found: list[Heading] = []
+    lines = text.splitlines(keepends=True)
+    offset = 0
+    for index, line in enumerate(lines):
+        match = _CAPS_HEADING.match(line.rstrip("\r\n"))
+        above = lines[index - 1].strip() if index else ""
+        below = any(following.strip() for following in lines[index + 1 : index + 3])
+        if (
+            match
+            and not above
+            and below
+            and sum(ch.isalpha() for ch in match.group(1)) >= 3
+            and len(match.group(1).split()) <= MAX_CAPS_WORDS
+        ):
+            found.append(Heading(0, match.group(1), offset + match.start(1)))
+        offset += len(line)
+    return found
+
+
 def parse_text(path: Path, text: str) -> ParsedDocument:
-    return ParsedDocument(str(path), "text", _segments(text, numbered_headings(text)))
+    """A plain-text manual: its sections from numbered headings and lines in capitals standing alone."""
+    numbered = numbered_headings(text)
+    taken = {h.offset for h in numbered}
+    headings = sorted(numbered + [h for h in caps_headings(text) if h.offset not in taken], key=lambda h: h.offset)
+    return ParsedDocument(str(path), "text", _segments(text, headings))
 
 
 _ATTRIBUTES = re.compile(r"\s*\{[#.][^{}]*\}\s*$")
