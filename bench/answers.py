@@ -125,10 +125,12 @@ def tally(rows: list[Scored], weights: choose.Weights) -> dict[str, Any]:
 
 MARGINS = (0.25, 0.5, 0.75)
 COVERAGES = (0.0, 0.2, 0.4)
-READER_WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.4, 1.0)
+READER_WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.4, 1.0, 3.0)
 """Weights of the reader's logit in the ranking score tried by --fit (its logits span about -8 to 8)."""
 READER_MARGINS = (0.0, 0.25, 0.5)
 READER_COVERAGES = (0.0, 1.0)
+READER_ABSENT = (0.2, 1.0, 2.0)
+"""What each of the question's terms found nowhere in the library takes off the reader's logit."""
 READER_THRESHOLDS = [round(-4.0 + x * 0.25, 2) for x in range(33)]
 
 
@@ -170,9 +172,12 @@ def fit(rows: list[Scored], with_reader: bool = False) -> choose.Weights:
         # The ranking weight first (by the key in the best window), then the confidence over that ranking.
         best_weight = max(READER_WEIGHTS, key=lambda w: (key_in_best(rows, replace(choose.WEIGHTS, reader=w)), -w))
         grid = [replace(w, reader=best_weight) for w in grid] + [
-            replace(choose.WEIGHTS, reader=best_weight, reader_confidence=True, margin=m, coverage=c, threshold=t)
+            replace(
+                choose.WEIGHTS, reader=best_weight, reader_confidence=True, margin=m, coverage=c, absent=a, threshold=t
+            )
             for m in READER_MARGINS
             for c in READER_COVERAGES
+            for a in READER_ABSENT
             for t in READER_THRESHOLDS
         ]
     return max(grid, key=value)

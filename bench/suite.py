@@ -58,6 +58,14 @@ def answering(home: Path) -> dict[str, Any]:
             elif isinstance(event, AnswerDone) and event.answer.timings.first_token_ms is not None:
                 first_ms.append(event.answer.timings.first_token_ms)
     decode = decode_ratio(assistant, items[0].question)
+    reader, assistant.reader = assistant.reader, None  # the same questions, hand-weighted scores alone
+    hand_ms = []
+    for item in items:
+        start = time.perf_counter()
+        for event in assistant.ask_stream(item.question, stop=lambda: True):
+            if isinstance(event, QuoteReady):
+                hand_ms.append((time.perf_counter() - start) * 1000)
+                break
     services.close()
     return {
         "quote_shown_ms": {
@@ -66,6 +74,12 @@ def answering(home: Path) -> dict[str, Any]:
             "questions": len(quote_ms),
             "target": {"p50": 1500, "p95": 3000},
             "method": "question to the quote (or not found) ready to show: retrieval, units, scoring; warm process",
+            "reader": reader is not None,
+        },
+        "quote_shown_ms_without_reader": {
+            "p50": _pct(hand_ms, 0.5),
+            "p95": _pct(hand_ms, 0.95),
+            "method": "the same, the hand-weighted scores alone (knowledge.reader = false): what the reader costs",
         },
         "first_token_ms": {
             "p50": _pct(first_ms, 0.5) if first_ms else None,
@@ -259,9 +273,11 @@ def startup(home: Path, models_dir: Path) -> dict[str, Any]:
     return result
 
 
-def peak_rss(home: Path) -> dict[str, Any]:
+def peak_rss(home: Path, reader: bool = True) -> dict[str, Any]:
     """Peak resident memory of one process that asks 20 eval questions with the default model."""
     code = f"""
+import os
+os.environ["FIELDMIND_KNOWLEDGE__READER"] = {str(reader).lower()!r}
 import json, sys
 sys.path.insert(0, {str(ROOT / "app")!r})
 from fieldmind.evaluation import load_items
@@ -322,6 +338,7 @@ def run(quick: bool = False, engine_url: str | None = None) -> dict[str, Any]:
             figures["ingest"] = ingest(Path(tmp))
             figures["scanned_ingest"] = scanned_ingest(Path(tmp))
             figures["memory"] = peak_rss(home)
+            figures["memory_without_reader"] = peak_rss(home, reader=False)
     return figures
 
 

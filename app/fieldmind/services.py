@@ -50,7 +50,7 @@ class Services:
             site = Site(settings.knowledge.chroma_host, settings.knowledge.chroma_port, terminal_id(settings.home))
         self.knowledge = KnowledgeBase(settings.index_dir, settings.knowledge, self.embedder, site=site)
         self.catalog = Catalog(settings.models_dir)
-        self.reader = shipped_reader(settings.threads)
+        self.reader = shipped_reader(settings.threads) if settings.knowledge.reader else None
         """Fieldmind's own reader (None in a build that ships none); loaded, and its sha256 checked, on first use."""
         self.engine_factory: EngineFactory = engine_factory or self._new_engine
         """Makes an engine for a model name; tests give one that makes a fake."""

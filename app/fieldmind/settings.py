@@ -89,6 +89,9 @@ class KnowledgeSettings(BaseModel):
     """Passages whose pages are searched for the sentence, list item or table row that answers."""
     ocr: bool = True
     """Read scanned PDF pages (no text layer) with Tesseract at ingest; cached, so a page is read once."""
+    reader: bool = True
+    """Score the candidate stretches with Fieldmind's own reader (`answers/reader.py`); false: the hand-weighted
+    scores alone, as before it (what `fieldmind bench` compares it with)."""
     embedder_backend: Literal["auto", "onnx", "torch"] = "auto"
     """auto: ONNX Runtime over a one-time export of the bundled model (fast start, less memory), else torch."""
     backend: Literal["embedded", "http"] = "embedded"

@@ -34,8 +34,12 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 HERE = Path(__file__).resolve().parent
 SEED = 20261204
-MAX_TOKENS = 160
-"""Question and stretch together; a stretch is at most 60 words under its section's path (~110 tokens)."""
+MAX_TOKENS = 128
+"""Question and stretch together; a stretch is at most 60 words under its section's path (~100 tokens). The
+same bound as `answers/reader.py` uses at run time."""
+NEGATIVES = 5
+"""Stretches that do not hold the line, kept per question: those today's scores rank highest (its near misses).
+Training on 2 CPU cores costs ~0.1 s a pair, so this bounds a run to an hour or so."""
 DEV_SHARE = 10
 """One document in this many is kept for the development figures."""
 ONNX_NAME = "fieldmind-reader.onnx"
@@ -50,10 +54,13 @@ def load_rows(path: Path, limit: int | None) -> list[dict[str, Any]]:
     return rows[:limit] if limit else rows
 
 
-def pairs(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+def pairs(rows: list[dict[str, Any]], negatives: int = NEGATIVES) -> dict[str, list[Any]]:
+    """(question, stretch, label) for training: every stretch that holds the line, and the `negatives` that do
+    not which today's scores rank highest (the candidates are stored best first)."""
     out: dict[str, list[Any]] = {"question": [], "text": [], "label": []}
     for row in rows:
-        for candidate in row["candidates"]:
+        wrong = [c for c in row["candidates"] if not c["label"]][:negatives]
+        for candidate in [c for c in row["candidates"] if c["label"]] + wrong:
             out["question"].append(row["question"])
             out["text"].append(candidate["text"])
             out["label"].append(float(candidate["label"]))
@@ -177,6 +184,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, default=5e-5)
     parser.add_argument("--max-questions", type=int, default=0)
+    parser.add_argument("--negatives", type=int, default=NEGATIVES, help="per question, hardest first")
     parser.add_argument("--max-steps", type=int, default=-1)
     parser.add_argument("--save-steps", type=int, default=200)
     parser.add_argument("--resume", action="store_true")
@@ -199,7 +207,7 @@ def main() -> None:
     rows = load_rows(args.training_set, args.max_questions or None)
     train_rows = [r for r in rows if not dev_document(r["doc"])]
     dev_rows = [r for r in rows if dev_document(r["doc"])] or rows[-max(1, len(rows) // 10) :]
-    train = Dataset.from_dict(pairs(train_rows)).shuffle(seed=SEED)
+    train = Dataset.from_dict(pairs(train_rows, args.negatives)).shuffle(seed=SEED)
     base = bundled_model_dir()
     model = CrossEncoder(str(base), num_labels=1, max_length=MAX_TOKENS, device="cpu")
     training = CrossEncoderTrainingArguments(
@@ -208,7 +216,7 @@ def main() -> None:
         max_steps=args.max_steps,
         per_device_train_batch_size=args.batch,
         learning_rate=args.learning_rate,
-        warmup_ratio=0.1,
+        warmup_steps=0.1,  # a share of the steps (transformers 5)
         seed=SEED,
         data_seed=SEED,
         save_strategy="steps",
@@ -234,6 +242,7 @@ def main() -> None:
         "train_questions": len(train_rows),
         "train_pairs": len(train),
         "positives": int(sum(train["label"])),
+        "negatives_per_question": args.negatives,
         "epochs": args.epochs,
         "batch": args.batch,
         "learning_rate": args.learning_rate,

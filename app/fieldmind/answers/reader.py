@@ -24,7 +24,7 @@ from typing import Any
 from fieldmind.errors import FieldmindError
 from fieldmind.locations import shipped
 
-MAX_TOKENS = 160
+MAX_TOKENS = 128
 """Question and stretch together, as trained (`models/reader/train.py`)."""
 BATCH = 16
 
