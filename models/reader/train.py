@@ -113,7 +113,7 @@ def measure(rows: list[dict[str, Any]], predict: Any) -> dict[str, Any]:
     }
 
 
-def export(model: Any, tokenizer_dir: Path, out: Path) -> dict[str, Any]:
+def export(model: Any, tokenizer_dir: Path, out: Path, work: Path) -> dict[str, Any]:
     """ONNX (checked against torch), then int8; the tokenizer beside it. Returns sizes and the sha256."""
     import numpy as np
     import torch
@@ -145,7 +145,8 @@ def export(model: Any, tokenizer_dir: Path, out: Path) -> dict[str, Any]:
 
     with torch.no_grad():
         expected = Logits()(*args).numpy()
-    full = out / "reader-fp32.onnx"
+    work.mkdir(parents=True, exist_ok=True)
+    full = work / "reader-fp32.onnx"  # 87 MB: only the int8 file ships
     dynamic = {n: {0: "batch", 1: "sequence"} for n in names} | {"logits": {0: "batch"}}
     torch.onnx.export(
         Logits(),
@@ -250,7 +251,7 @@ def main() -> None:
         "train_s": round(train_s, 1),
         "dev": measure(dev_rows, predict),
     }
-    report["export"] = export(model, base, args.out)
+    report["export"] = export(model, base, args.out, args.work)
     (args.out / "training-report.json").write_text(json.dumps(report, indent=1) + "\n")
     print(json.dumps(report, indent=1))
 
