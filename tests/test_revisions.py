@@ -208,3 +208,17 @@ def test_a_pdf_is_titled_by_its_own_metadata_else_its_file_name(writable_kb, tmp
     writable_kb.ingest([titled, plain])
     titles = {d.name: d.title for d in writable_kb.documents()}
     assert titles == {titled.name: "P-100 Transfer Pump Service Manual", plain.name: plain.name}
+
+
+def test_a_table_row_quoted_on_a_card_is_a_markdown_table(writable_kb) -> None:  # type: ignore[no-untyped-def]
+    """The card showed `> Fastener | Torque` / `> Cylinder head bolts | 90 N.m…` with no separator row: Markdown
+    viewers showed bars, not a table."""
+    from fieldmind.assistant import Assistant
+    from fieldmind.cards import card_for
+
+    from conftest import DEMO_PDF
+
+    writable_kb.ingest([DEMO_PDF])
+    answer = Assistant(writable_kb, None).ask("What torque for the cylinder head bolts?")
+    markdown = card_for(answer, writable_kb).render("md")
+    assert "> | Fastener | Torque |\n> | --- | --- |\n> | Cylinder head bolts | 90 N.m, in three stages |" in markdown

@@ -57,7 +57,7 @@ class AnswerCard:
             "",
             self.answer,
             "",
-            *("> " + line for line in self.quote.splitlines()),
+            *("> " + line for line in _quoted(self.quote)),
             "",
             "| | |",
             "| --- | --- |",
@@ -79,6 +79,17 @@ class AnswerCard:
 
     def render(self, form: str) -> str:
         return json.dumps(self.to_json(), indent=2, ensure_ascii=False) if form == "json" else self.to_markdown()
+
+
+def _quoted(quote: str) -> list[str]:
+    """The quote's lines for Markdown: a table row under its header row as a real table (with the separator row
+    Markdown needs, or it shows as text with bars), anything else as it is."""
+    lines = quote.splitlines()
+    cells = [len(line.split(" | ")) for line in lines]
+    if len(lines) < 2 or cells[0] < 2 or len(set(cells)) != 1:
+        return lines
+    rows = [f"| {line} |" for line in lines]
+    return [rows[0], "|" + " --- |" * cells[0], *rows[1:]]
 
 
 def _page(page: int | None, section: str | None) -> str:
