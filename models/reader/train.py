@@ -67,6 +67,22 @@ def pairs(rows: list[dict[str, Any]], negatives: int = NEGATIVES) -> dict[str, l
     return out
 
 
+def tuples(rows: list[dict[str, Any]], negatives: int = NEGATIVES) -> dict[str, list[str]]:
+    """(question, stretch that holds the line, the `negatives` hardest that do not) for a ranking loss: one tuple
+    a positive. Questions with fewer negatives, and unanswerable ones, are left out."""
+    out: dict[str, list[str]] = {"question": [], "positive": []} | {f"negative_{n + 1}": [] for n in range(negatives)}
+    for row in rows:
+        wrong = [c["text"] for c in row["candidates"] if not c["label"]][:negatives]
+        if len(wrong) < negatives:
+            continue
+        for candidate in (c for c in row["candidates"] if c["label"]):
+            out["question"].append(row["question"])
+            out["positive"].append(candidate["text"])
+            for n, text in enumerate(wrong):
+                out[f"negative_{n + 1}"].append(text)
+    return out
+
+
 def auc(scores: list[float], labels: list[int]) -> float | None:
     """ROC AUC: the chance a random positive scores above a random negative (ties count half)."""
     positive = [s for s, y in zip(scores, labels, strict=True) if y]
@@ -186,6 +202,12 @@ def main() -> None:
     parser.add_argument("--learning-rate", type=float, default=5e-5)
     parser.add_argument("--max-questions", type=int, default=0)
     parser.add_argument("--negatives", type=int, default=NEGATIVES, help="per question, hardest first")
+    parser.add_argument(
+        "--loss",
+        choices=("bce", "ranking"),
+        default="bce",
+        help="bce: each stretch alone; ranking: the stretch that holds the line against the question's others",
+    )
     parser.add_argument("--max-steps", type=int, default=-1)
     parser.add_argument("--save-steps", type=int, default=200)
     parser.add_argument("--resume", action="store_true")
@@ -195,7 +217,7 @@ def main() -> None:
     import torch
     from datasets import Dataset
     from sentence_transformers.cross_encoder import CrossEncoder, CrossEncoderTrainer, CrossEncoderTrainingArguments
-    from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
+    from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss, MultipleNegativesRankingLoss
     from transformers import logging as hf_logging
 
     from fieldmind.knowledge.embedder import bundled_model_dir
@@ -208,7 +230,8 @@ def main() -> None:
     rows = load_rows(args.training_set, args.max_questions or None)
     train_rows = [r for r in rows if not dev_document(r["doc"])]
     dev_rows = [r for r in rows if dev_document(r["doc"])] or rows[-max(1, len(rows) // 10) :]
-    train = Dataset.from_dict(pairs(train_rows, args.negatives)).shuffle(seed=SEED)
+    made = tuples(train_rows, args.negatives) if args.loss == "ranking" else pairs(train_rows, args.negatives)
+    train = Dataset.from_dict(made).shuffle(seed=SEED)
     base = bundled_model_dir()
     model = CrossEncoder(str(base), num_labels=1, max_length=MAX_TOKENS, device="cpu")
     training = CrossEncoderTrainingArguments(
@@ -229,7 +252,11 @@ def main() -> None:
         dataloader_num_workers=0,
         disable_tqdm=True,
     )
-    trainer = CrossEncoderTrainer(model=model, args=training, train_dataset=train, loss=BinaryCrossEntropyLoss(model))
+    if args.loss == "ranking":
+        loss: Any = MultipleNegativesRankingLoss(model, num_negatives=4)
+    else:
+        loss = BinaryCrossEntropyLoss(model)
+    trainer = CrossEncoderTrainer(model=model, args=training, train_dataset=train, loss=loss)
     started = time.perf_counter()
     resume = args.resume and any(args.work.glob("checkpoint-*"))
     trainer.train(resume_from_checkpoint=True if resume else None)
@@ -242,7 +269,8 @@ def main() -> None:
         "questions": len(rows),
         "train_questions": len(train_rows),
         "train_pairs": len(train),
-        "positives": int(sum(train["label"])),
+        "positives": int(sum(train["label"])) if "label" in train.column_names else len(train),
+        "loss": args.loss,
         "negatives_per_question": args.negatives,
         "epochs": args.epochs,
         "batch": args.batch,
