@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 
 def make_pdf(
@@ -86,3 +87,28 @@ def with_blank_page(source: Path, target: Path, width_pt: float, height_pt: floa
     pdf.save(str(target))
     pdf.close()
     return target
+
+
+def misbehaving_server(respond: Any) -> tuple[Any, str]:
+    """A loopback HTTP server whose GET and POST are answered by `respond(handler)` (the request body read first):
+    a peer that misbehaves on purpose — trickles, never ends, echoes secrets. Returns (server, base URL)."""
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            respond(self)
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            respond(self)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"

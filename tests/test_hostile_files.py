@@ -81,28 +81,22 @@ print(json.dumps({"report": report.to_json(), "peak_mb": int(hwm.split()[1]) // 
 """
 
 
+def _ingest_and_measure(index: Path, folder: Path, embedder) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    """Ingest `folder` in a fresh process: its report and its peak memory (MB)."""
+    command = [sys.executable, "-c", INGEST_AND_MEASURE, str(ROOT / "app"), str(index), str(folder)]
+    out = subprocess.run([*command, str(embedder.onnx_path.parent)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    result: dict = json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[type-arg]
+    return result
+
+
 def test_a_docx_bomb_is_refused_before_it_inflates_and_the_good_file_is_added(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
     folder = tmp_path / "manuals"
     folder.mkdir()
     _docx_with(folder / "bomb.docx", inflate_mb=600)
     assert (folder / "bomb.docx").stat().st_size < 3 * 2**20  # small on disk, 600 MB inflated
     (folder / "pump.md").write_text(GOOD)
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            INGEST_AND_MEASURE,
-            str(ROOT / "app"),
-            str(tmp_path / "index"),
-            str(folder),
-            str(embedder.onnx_path.parent),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert out.returncode == 0, out.stderr[-2000:]
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result = _ingest_and_measure(tmp_path / "index", folder, embedder)
     assert result["report"]["added"] == 1
     [failure] = result["report"]["failed"]
     assert failure["path"].endswith("bomb.docx") and "decompression bomb" in failure["error"]
@@ -588,50 +582,11 @@ def test_a_docx_whose_zip_headers_lie_about_sizes_is_inflated_in_bounded_steps(t
     with zipfile.ZipFile(liar) as archive:
         assert sum(m.file_size for m in archive.infolist()) < 2**20  # what the headers say
     (folder / "pump.md").write_text(GOOD)
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            INGEST_AND_MEASURE,
-            str(ROOT / "app"),
-            str(tmp_path / "index"),
-            str(folder),
-            str(embedder.onnx_path.parent),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert out.returncode == 0, out.stderr[-2000:]
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result = _ingest_and_measure(tmp_path / "index", folder, embedder)
     assert result["report"]["added"] == 1
     [failure] = result["report"]["failed"]
     assert failure["path"].endswith("liar.docx") and "not a readable Word document" in failure["error"]
     assert result["peak_mb"] < 600, result
-
-
-def _endless_server(handler_body: object) -> tuple[object, int]:
-    import http.server
-    import threading
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            handler_body(self)  # type: ignore[operator]
-
-        def do_HEAD(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, server.server_address[1]
 
 
 def test_a_server_trickling_header_lines_is_given_up_on_within_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -651,9 +606,11 @@ def test_a_server_trickling_header_lines_is_given_up_on_within_the_deadline(monk
                 return
             time.sleep(0.5)
 
-    server, port = _endless_server(trickle_headers)
+    from helpers import misbehaving_server
+
+    server, url = misbehaving_server(trickle_headers)
     monkeypatch.setattr(fetch, "INDEX_DEADLINE_S", 2.0)
-    source = fetch.HttpSource(f"http://127.0.0.1:{port}", timeout=5.0)
+    source = fetch.HttpSource(url, timeout=5.0)
     try:
         started = time.monotonic()
         with pytest.raises(fetch.TransientError, match="too slow"):

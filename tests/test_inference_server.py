@@ -24,6 +24,7 @@ import httpx
 import pytest
 
 from conftest import SMALL_MODEL, fieldmind_command
+from helpers import misbehaving_server
 
 QUESTION = "What torque for the cylinder head bolts?"
 
@@ -419,26 +420,6 @@ def test_a_bad_server_setting_is_one_clear_error(isolated_home: Path) -> None:
     assert "engine.url is not set" in no_url.stderr and "--engine-url" in no_url.stderr
 
 
-def _hostile_server(body: Any) -> tuple[Any, str]:
-    """A loopback HTTP server whose POST handler is `body(handler)`: a server that misbehaves on purpose."""
-    import http.server
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            body(self)
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
-
-
 def _server_client(url: str, tmp_path: Path, **engine: Any) -> Any:
     from fieldmind.llm.server import InferenceServer
     from fieldmind.settings import EngineSettings
@@ -468,7 +449,7 @@ def test_a_server_streaming_forever_is_passed_over_at_the_answer_bound(tmp_path:
                 return
             time.sleep(0.2)
 
-    server, url = _hostile_server(forever)
+    server, url = misbehaving_server(forever)
     client = _server_client(url, tmp_path, answer_s=2.0, stall_s=5.0, first_byte_ms=3000)
     started = time.monotonic()
     pieces: list[str] = []
@@ -496,7 +477,7 @@ def test_one_endless_line_is_bounded_and_not_buffered_whole(tmp_path: Path) -> N
             except OSError:
                 return
 
-    server, url = _hostile_server(endless_line)
+    server, url = misbehaving_server(endless_line)
     client = _server_client(url, tmp_path, answer_s=60.0, stall_s=5.0, first_byte_ms=3000)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with pytest.raises(ServerUnavailableError, match="over 64 KB"):
@@ -519,7 +500,7 @@ def test_an_error_page_echoing_the_request_never_puts_the_token_anywhere(tmp_pat
         handler.end_headers()
         handler.wfile.write(page)
 
-    server, url = _hostile_server(echo)
+    server, url = misbehaving_server(echo)
     client = _server_client(url, tmp_path, token="s3cret-site-token", first_byte_ms=3000)
     with pytest.raises(ServerUnavailableError) as caught:
         list(client.stream(Prompt(messages=[], completion="q"), 48))
@@ -543,7 +524,7 @@ def test_a_server_url_given_with_v1_is_the_same_server(tmp_path: Path) -> None:
         _sse_start(handler)
         handler.wfile.write(b'data: {"choices": [{"text": "90 N.m"}]}\n\ndata: [DONE]\n\n')
 
-    server, url = _hostile_server(answer)
+    server, url = misbehaving_server(answer)
     for given in (url, url + "/v1", url + "/v1/"):
         client = _server_client(given, tmp_path, first_byte_ms=3000)
         assert "".join(client.stream(Prompt(messages=[], completion="q"), 8)) == "90 N.m"
