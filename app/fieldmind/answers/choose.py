@@ -90,7 +90,8 @@ class Weights:
 WEIGHTS = Weights()
 """Without the reader (its file missing or damaged): today's hand-weighted scores."""
 READ_WEIGHTS = Weights(reader=0.2, reader_confidence=True, margin=0.25, coverage=0.0, threshold=0.0, closest=-1.5)
-"""With the reader (`answers/reader.py`): fitted on the calibration sets by `bench/answers.py --fit`."""
+"""With the reader (`answers/reader.py`). No reader ships yet (none beat WEIGHTS), so these are a starting point,
+not a fit: the reader that ships sets them from `bench/answers.py --reader FILE --fit` on the calibration sets."""
 
 
 def weights_for(reader: bool) -> Weights:
