@@ -263,3 +263,14 @@ def test_two_processes_migrating_a_new_catalogue_take_each_step_once(tmp_path: P
         assert migrations.migrate(second, MIGRATIONS) == len(MIGRATIONS)
     finally:
         migrations.version = real_version  # type: ignore[assignment]
+
+
+def test_a_huge_value_is_not_echoed_whole_in_an_error(tmp_path: Path) -> None:
+    """Error messages echoed a 100 KB `--doc-id` (or tag, or revision) in full."""
+    from fieldmind.knowledge.revisions import DocumentMeta, parse_tags
+
+    huge = "X" * 100_000
+    for make in (lambda: DocumentMeta(doc_id=huge), lambda: parse_tags([f"asset={huge}"])):
+        with pytest.raises(FieldmindError) as caught:
+            make()
+        assert len(str(caught.value)) < 300 and "100002 characters" in str(caught.value)

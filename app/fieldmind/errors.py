@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 
+def shown_value(value: object, limit: int = 60) -> str:
+    """A value as an error message shows it: its repr, cut to `limit` characters (a 100 KB value was echoed in
+    full)."""
+    text = repr(value)
+    return text if len(text) <= limit + 20 else f"{text[:limit]}… ({len(text)} characters)"
+
+
 class FieldmindError(Exception):
     """An error with a message meant for the user, not a traceback."""
 

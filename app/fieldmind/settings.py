@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from fieldmind.errors import FieldmindError
+from fieldmind.errors import FieldmindError, shown_value
 from fieldmind.files import write_atomic
 from fieldmind.locations import resolve_home
 
@@ -248,9 +248,7 @@ def _explain(error: ValidationError, path: Path) -> str:
         key = ".".join(str(part) for part in item["loc"])
         env = "FIELDMIND_" + "__".join(str(part).upper() for part in item["loc"])
         where = f"${env}" if env in os.environ else str(path)
-        value = repr(item.get("input"))
-        shown = value if len(value) <= 80 else f"{value[:60]}… ({len(value)} characters)"
-        problems.append(f"{where}: setting {key} = {shown}: {item['msg']}")
+        problems.append(f"{where}: setting {key} = {shown_value(item.get('input'))}: {item['msg']}")
     return "; ".join(problems) + " (fix or remove it; `fieldmind doctor` shows the settings in use)"
 
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from fieldmind.errors import FieldmindError
+from fieldmind.errors import FieldmindError, shown_value
 
 _TAG_KEY = re.compile(r"[a-z][a-z0-9_.-]{0,31}")
 _NATURAL = re.compile(r"(\d+)")
@@ -36,9 +36,9 @@ class DocumentMeta:
 
     def __post_init__(self) -> None:
         if self.doc_id is not None and not (0 < len(self.doc_id) <= 120 and self.doc_id.isprintable()):
-            raise FieldmindError(f"document id {self.doc_id!r}: 1-120 printable characters")
+            raise FieldmindError(f"document id {shown_value(self.doc_id)}: 1-120 printable characters")
         if self.revision is not None and not (0 < len(self.revision) <= 40 and self.revision.isprintable()):
-            raise FieldmindError(f"revision {self.revision!r}: 1-40 printable characters")
+            raise FieldmindError(f"revision {shown_value(self.revision)}: 1-40 printable characters")
         if self.effective is not None:
             check_date(self.effective)
         for key, value in self.tags.items():
@@ -49,17 +49,19 @@ def check_date(text: str) -> str:
     try:
         date.fromisoformat(text)
     except ValueError:
-        raise FieldmindError(f"effective date {text!r}: write it as YYYY-MM-DD") from None
+        raise FieldmindError(f"effective date {shown_value(text)}: write it as YYYY-MM-DD") from None
     if len(text) != 10:
-        raise FieldmindError(f"effective date {text!r}: write it as YYYY-MM-DD")
+        raise FieldmindError(f"effective date {shown_value(text)}: write it as YYYY-MM-DD")
     return text
 
 
 def check_tag(key: str, value: str) -> None:
     if not _TAG_KEY.fullmatch(key):
-        raise FieldmindError(f"tag key {key!r}: lower-case letters, digits, '_', '.', '-'; starting with a letter")
+        raise FieldmindError(
+            f"tag key {shown_value(key)}: lower-case letters, digits, '_', '.', '-'; starting with a letter"
+        )
     if not (0 < len(value) <= 100 and value.isprintable() and value == value.strip()):
-        raise FieldmindError(f"tag {key}={value!r}: the value is 1-100 printable characters")
+        raise FieldmindError(f"tag {key}={shown_value(value)}: the value is 1-100 printable characters")
 
 
 def parse_tags(pairs: Iterable[str]) -> dict[str, str]:
@@ -68,7 +70,7 @@ def parse_tags(pairs: Iterable[str]) -> dict[str, str]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep:
-            raise FieldmindError(f"{pair!r}: write a tag as key=value (e.g. asset=N123AB)")
+            raise FieldmindError(f"{shown_value(pair)}: write a tag as key=value (e.g. asset=N123AB)")
         check_tag(key.strip(), value.strip())
         tags[key.strip()] = value.strip()
     return tags
