@@ -191,6 +191,10 @@ class HttpSource:
     def until(self, deadline: float | None) -> None:
         self._deadlines.sync = deadline
 
+    def _past(self, deadline: float) -> bool:
+        """Whether a timeout came from a deadline (the request's or the sync's), not from a slow read."""
+        return time.monotonic() >= min(d for d in (deadline, self._deadlines.sync) if d is not None)
+
     def _overdue(self, what: str) -> TransientError:
         return TransientError(f"{what}: the server is too slow (past the deadline, headers included); will retry")
 
@@ -221,7 +225,7 @@ class HttpSource:
                     if len(body) > MAX_INDEX_BYTES:
                         raise IntegrityError(f"index larger than {MAX_INDEX_BYTES} bytes; refused")
         except httpx.TimeoutException as exc:
-            if time.monotonic() >= min(d for d in (deadline, self._deadlines.sync) if d is not None):
+            if self._past(deadline):
                 raise self._overdue(f"{self.url}/{INDEX_FILE}") from exc
             raise TransientError(f"{self.url}: {exc}") from exc
         except httpx.HTTPError as exc:
@@ -265,7 +269,7 @@ class HttpSource:
             partial.unlink(missing_ok=True)
             raise
         except httpx.TimeoutException as exc:
-            if time.monotonic() >= min(d for d in (deadline, self._deadlines.sync) if d is not None):
+            if self._past(deadline):
                 raise self._overdue(sha256[:12]) from exc
             raise TransientError(f"{sha256[:12]}: transfer broke off ({exc}); it will resume") from exc
         except httpx.HTTPError as exc:
