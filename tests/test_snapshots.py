@@ -59,6 +59,23 @@ def app(isolated_home, embedder, monkeypatch) -> FieldmindApp:  # type: ignore[n
 
 
 class TestScreens:
+    def test_first_screen(self, snap_compare, app) -> None:  # type: ignore[no-untyped-def]
+        """Before any question: the manual loaded, two questions to try, where documents go, every main key."""
+
+        async def run_before(pilot: Any) -> None:
+            await _ready(pilot)
+            deadline = time.monotonic() + 30
+            while "loaded" not in str(pilot.app.screen.query_one("#loaded").render()):
+                assert time.monotonic() < deadline
+                await pilot.pause(0.05)
+            await _settle(pilot)
+
+        assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+    def test_chat_at_120_by_40(self, snap_compare, app) -> None:  # type: ignore[no-untyped-def]
+        """The common laptop terminal: the whole footer, the answer and its sources side by side."""
+        assert snap_compare(app, terminal_size=(120, 40), run_before=_asked)
+
     def test_chat_after_a_cited_answer(self, snap_compare, app) -> None:  # type: ignore[no-untyped-def]
         """The answer with its citations; the cited passages first in the sources panel."""
         assert snap_compare(app, terminal_size=SIZE, run_before=_asked)

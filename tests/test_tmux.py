@@ -28,19 +28,49 @@ def _wait_for(session: str, condition, timeout: float) -> str:  # type: ignore[n
         time.sleep(0.2)
 
 
-@pytest.mark.model
-@pytest.mark.skipif(not shutil.which("tmux"), reason="tmux is not installed")
-def test_launch_to_a_cited_answer_in_tmux(isolated_home: Path, models_dir: Path) -> None:
-    session = f"fieldmind-{uuid.uuid4().hex[:8]}"
-    command = " ".join(
+def _command(home: Path, models_dir: Path) -> str:
+    return " ".join(
         [
             "env",
-            f"FIELDMIND_HOME={shlex.quote(str(isolated_home))}",
+            f"FIELDMIND_HOME={shlex.quote(str(home))}",
             f"FIELDMIND_MODEL__DIR={shlex.quote(str(models_dir))}",
             "TERM=xterm-256color",
             *map(shlex.quote, fieldmind_command()),
         ]
     )
+
+
+@pytest.mark.skipif(not shutil.which("tmux"), reason="tmux is not installed")
+def test_first_screen_at_80_by_24_names_the_manual_offers_questions_and_shows_every_main_key(
+    isolated_home: Path, models_dir: Path
+) -> None:
+    session = f"fieldmind-{uuid.uuid4().hex[:8]}"
+    command = _command(isolated_home, models_dir)
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "80", "-y", "24", command], check=True)
+    try:
+        screen = _wait_for(session, lambda s: "1 document loaded" in s, timeout=30)
+        assert "What does fault code E07 mean?" in screen and "fieldmind ingest FOLDER" in screen
+        footer = screen.rstrip().splitlines()[-1]
+        for key in ("f1 Keys", "f2 Library", "f3 Models", "f4 History", "^q Quit", "^s Sources"):
+            assert key in footer, footer  # whole, not cut at the edge
+        subprocess.run(["tmux", "send-keys", "-t", session, "F2"], check=True)
+        _wait_for(session, lambda s: "Documents (1)" in s, timeout=15)
+        subprocess.run(["tmux", "send-keys", "-t", session, "F3"], check=True)
+        _wait_for(session, lambda s: "Fits" in s, timeout=15)
+        subprocess.run(["tmux", "send-keys", "-t", session, "Escape"], check=True)  # to the chat, not the library
+        _wait_for(session, lambda s: "1 document loaded" in s, timeout=15)
+        subprocess.run(["tmux", "send-keys", "-t", session, "oil"], check=True)
+        _wait_for(session, lambda s: "▊  oil" in s, timeout=15)
+        subprocess.run(["tmux", "send-keys", "-t", session, "C-q"], check=True)
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+@pytest.mark.model
+@pytest.mark.skipif(not shutil.which("tmux"), reason="tmux is not installed")
+def test_launch_to_a_cited_answer_in_tmux(isolated_home: Path, models_dir: Path) -> None:
+    session = f"fieldmind-{uuid.uuid4().hex[:8]}"
+    command = _command(isolated_home, models_dir)
     started = time.monotonic()
     subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "100", "-y", "30", command], check=True)
     try:
@@ -63,6 +93,8 @@ def test_launch_to_a_cited_answer_in_tmux(isolated_home: Path, models_dir: Path)
         assert blocks(picture) > 500
         subprocess.run(["tmux", "send-keys", "-t", session, "Escape"], check=True)
         _wait_for(session, lambda s: "page 7 of 10" not in s, timeout=15)
+        subprocess.run(["tmux", "send-keys", "-t", session, "oil pump"], check=True)  # typing reaches the question
+        _wait_for(session, lambda s: "▊  oil pump" in s, timeout=15)
         subprocess.run(["tmux", "send-keys", "-t", session, "C-q"], check=True)
         _wait_for(session, lambda s: "Ask about your manuals" not in s, timeout=15)
     finally:

@@ -66,6 +66,58 @@ async def test_screen_paints_and_takes_a_question_before_the_model_is_loaded(iso
         assert "page 7" in str(view.query_one(".where").render())
 
 
+async def test_first_screen_says_what_is_loaded_offers_examples_and_keys_fit_80_columns(
+    isolated_home, embedder
+) -> None:  # type: ignore[no-untyped-def]
+    from textual.widgets._footer import FooterKey
+
+    app = make_app(isolated_home, embedder, FakeScriptedEngine(ANSWER))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.state == "ready")
+        welcome = app.screen.query_one("WelcomeView")
+        await wait_until(pilot, lambda: "1 document loaded" in str(welcome.query_one("#loaded").render()))
+        assert "Northwind GX-7500" in str(welcome.query_one("#loaded").render())
+        assert "fieldmind ingest FOLDER" in " ".join(str(s.render()) for s in welcome.query("Static"))
+        examples = welcome.query_one("#examples")
+        assert examples.option_count == 2 and QUESTION in str(examples.get_option_at_index(0).prompt)
+        shown = {k.key: k.region for k in app.screen.query(FooterKey)}
+        assert {"f1", "f2", "f3", "f4", "ctrl+q", "ctrl+s"} <= set(shown)  # F5, Card, Export: in F1's list
+        assert all(r.width > 0 and r.right <= 80 for r in shown.values()), shown  # none cut at 80 columns
+        await pilot.press("f1")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "KeysScreen")
+        listed = [tuple(map(str, r)) for r in app.screen.rows]
+        assert ("F5", "Scope") in [r[:2] for r in listed] and ("Ctrl+B", "Card") in [r[:2] for r in listed]
+        await pilot.press("escape")
+        examples.focus()
+        await pilot.press("enter")  # the first example is asked
+        await wait_until(pilot, lambda: exchanges(app) and exchanges(app)[0].answer is not None)
+        assert exchanges(app)[0].question == QUESTION and exchanges(app)[0].answer.found
+        assert not app.screen.query("WelcomeView")  # gone with the first question
+        assert app.screen.query_one("#question").has_focus
+
+
+async def test_typing_reaches_the_question_after_any_screen_closes(isolated_home, embedder) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(isolated_home, embedder, FakeScriptedEngine(ANSWER))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.state == "ready")
+        await ask(pilot)
+        await wait_until(pilot, lambda: exchanges(app)[0].answer is not None)
+        await pilot.press("ctrl+s", "down", "enter")  # a page opens from the sources list
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "SourceScreen")
+        await pilot.press("escape", *"oil")
+        assert type(app.screen).__name__ == "ChatScreen"
+        assert app.screen.query_one("#question").value == "oil"  # not swallowed by the sources list
+        await pilot.press("f2")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "LibraryScreen")
+        await pilot.press("f3")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "ModelsScreen")
+        await pilot.press("escape")  # back to the chat, not to the library underneath
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "ChatScreen")
+        await pilot.press(*" pump")
+        assert app.screen.query_one("#question").value == "oil pump"
+        assert len(app.screen_stack) == 2
+
+
 async def test_sources_and_the_quote_show_before_the_model_writes(isolated_home, embedder) -> None:  # type: ignore[no-untyped-def]
     engine = FakeScriptedEngine(ANSWER)
     engine.first_token.clear()
@@ -197,8 +249,7 @@ async def test_history_is_saved_reopened_exported_and_wiped(isolated_home, embed
         await wait_until(pilot, lambda: type(app.screen).__name__ == "HistoryScreen")
         listing = app.screen.query_one("#conversations")
         assert listing.option_count == 1 and QUESTION in str(listing.get_option_at_index(0).prompt)
-        listing.highlighted = 0
-        await pilot.press("e")
+        await pilot.press("e")  # the latest conversation is highlighted from the start
         exported = (isolated_home / "exports").glob("*.md")
         markdown = next(exported).read_text()
         assert "> Cylinder head bolts | 90 N.m, in three stages" in markdown

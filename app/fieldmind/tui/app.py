@@ -14,7 +14,10 @@ from typing import TYPE_CHECKING, Any
 from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
+from textual.screen import Screen
 
 from fieldmind.knowledge.revisions import Scope
 from fieldmind.llm.server import InferenceServer, ServerUnavailableError
@@ -22,6 +25,7 @@ from fieldmind.locations import shipped
 from fieldmind.settings import Settings
 from fieldmind.tui.commands import FieldmindCommands
 from fieldmind.tui.screens.chat import ChatScreen
+from fieldmind.welcome import Welcome, welcome_for
 
 if TYPE_CHECKING:
     from fieldmind.services import Services
@@ -35,6 +39,15 @@ def _default_services(settings: Settings) -> Services:
     return Services(settings)
 
 
+class IndexCounted(Message):
+    """The knowledge base was counted (at start, after an ingest or a sync): the status bar and first screen."""
+
+    def __init__(self, size: str, welcome: Welcome) -> None:
+        super().__init__()
+        self.size = size
+        self.welcome = welcome
+
+
 class FieldmindApp(App[None]):
     """Ask your manuals; read the page each answer came from."""
 
@@ -43,13 +56,14 @@ class FieldmindApp(App[None]):
     CSS_PATH = str(shipped("assets/fieldmind.tcss"))
     COMMANDS = App.COMMANDS | {FieldmindCommands}
     BINDINGS = [
-        Binding("ctrl+q", "quit", "Quit", id="app.quit", tooltip="Leave Fieldmind"),
+        Binding("f1", "toggle_keys", "Keys", id="app.keys", tooltip="List every key of this screen"),
         Binding("f2", "library", "Library", id="app.library", tooltip="Documents: add, remove, see errors"),
         Binding("f3", "models", "Models", id="app.models", tooltip="Choose the language model"),
         Binding("f4", "history", "History", id="app.history", tooltip="Earlier conversations"),
-        Binding("f5", "scope", "Scope", id="app.scope", tooltip="Ask only about one asset, model or fleet"),
-        Binding("ctrl+n", "new_conversation", "New", id="app.new", tooltip="Start a new conversation"),
-        Binding("ctrl+t", "toggle_theme", "Theme", id="app.theme", tooltip="Switch light and dark"),
+        Binding("f5", "scope", "Scope", id="app.scope", tooltip="Ask only about one asset, model or fleet", show=False),
+        Binding("ctrl+n", "new_conversation", "New", id="app.new", tooltip="Start a new conversation", show=False),
+        Binding("ctrl+t", "toggle_theme", "Theme", id="app.theme", tooltip="Switch light and dark", show=False),
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", tooltip="Leave Fieldmind"),
     ]
 
     state: reactive[str] = reactive("starting")
@@ -77,6 +91,19 @@ class FieldmindApp(App[None]):
         self.theme = settings.ui.theme
         self.scope = Scope.parse(settings.ui.scope) if settings.ui.scope else None
         self.scope_label = self.scope.label() if self.scope else ""
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Notifications are plain text, whoever sends them: names and commands with brackets (`file[1].pdf`,
+        `pip install 'fieldmind[large]'`) show as written instead of being read as markup."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     @property
     def services(self) -> Services:
@@ -158,17 +185,31 @@ class FieldmindApp(App[None]):
         """Recount documents and passages (from any thread)."""
         if self._services is None:
             return
-        counts = self._services.knowledge.counts()
-        text = f"{counts['documents']} docs, {counts['chunks']} passages"
+        knowledge = self._services.knowledge
+        documents, counts = knowledge.documents(), knowledge.counts()
+        noun = "doc" if counts["documents"] == 1 else "docs"
+        counted = IndexCounted(f"{counts['documents']} {noun}, {counts['chunks']} passages", welcome_for(documents))
         if threading.current_thread() is threading.main_thread():
-            self.index_size = text
+            self.on_index_counted(counted)
         else:
-            self._set("index_size", text)
+            self.post_message(counted)
+
+    def on_index_counted(self, counted: IndexCounted) -> None:
+        self.index_size = counted.size
+        chat = self.chat_screen()
+        if chat is not None:
+            chat.show_welcome(counted.welcome)
+
+    def open_over_chat(self, screen: Screen[Any], callback: Callable[[Any], None] | None = None) -> None:
+        """Open a screen straight over the chat (closing any other first), so Esc always returns to the question."""
+        while len(self.screen_stack) > 2 and not isinstance(self.screen, ChatScreen):
+            self.pop_screen()
+        self.push_screen(screen, callback)
 
     def action_library(self) -> None:
         from fieldmind.tui.screens.library import LibraryScreen
 
-        self.push_screen(LibraryScreen())
+        self.open_over_chat(LibraryScreen())
 
     def action_scope(self) -> None:
         from fieldmind.tui.screens.scope import ScopeScreen
@@ -188,17 +229,17 @@ class FieldmindApp(App[None]):
             save_setting(self.settings, "ui.scope", pairs)
             self.notify(f"Asking about {self.scope.label() if self.scope else 'all documents'}.", title="Scope")
 
-        self.push_screen(ScopeScreen(self.scope, known), chosen)
+        self.open_over_chat(ScopeScreen(self.scope, known), chosen)
 
     def action_models(self) -> None:
         from fieldmind.tui.screens.models import ModelsScreen
 
-        self.push_screen(ModelsScreen())
+        self.open_over_chat(ModelsScreen())
 
     def action_history(self) -> None:
         from fieldmind.tui.screens.history import HistoryScreen
 
-        self.push_screen(HistoryScreen())
+        self.open_over_chat(HistoryScreen())
 
     def action_new_conversation(self) -> None:
         chat = self.chat_screen()
@@ -223,7 +264,7 @@ class FieldmindApp(App[None]):
     def action_sync_log(self) -> None:
         from fieldmind.tui.screens.audit import AuditScreen
 
-        self.push_screen(AuditScreen())
+        self.open_over_chat(AuditScreen())
 
     def action_sync_now(self) -> None:
         if not self.settings.sync.source:
@@ -237,6 +278,13 @@ class FieldmindApp(App[None]):
         from fieldmind.tui.syncing import sync_in_worker
 
         sync_in_worker(self)
+
+    def action_toggle_keys(self) -> None:
+        """F1: every key of the screen and of the app, with what it does (the footer has room for the main ones)."""
+        from fieldmind.tui.screens.keys import KeysScreen, key_rows
+
+        if not isinstance(self.screen, KeysScreen):
+            self.push_screen(KeysScreen(key_rows(self.screen, self.BINDINGS)))
 
     def action_toggle_theme(self) -> None:
         self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"

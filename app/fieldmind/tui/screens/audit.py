@@ -5,9 +5,10 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Log
+from textual.widgets import Header, Log
 
 from fieldmind.tui.access import fieldmind_app
+from fieldmind.tui.widgets.footer import KeysFooter
 
 
 class AuditScreen(Screen[None]):
@@ -16,7 +17,7 @@ class AuditScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Log(id="audit", highlight=False)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         from fieldmind.sync.state import SyncPaths, read_audit

@@ -14,32 +14,40 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, OptionList
+from textual.widgets import Header, Input, OptionList
 from textual.widgets.option_list import Option
 
 from fieldmind.tui.access import fieldmind_app
 from fieldmind.tui.widgets.exchange import ExchangeView
+from fieldmind.tui.widgets.footer import KeysFooter
 from fieldmind.tui.widgets.status import StatusBar
+from fieldmind.tui.widgets.welcome import WelcomeView
+from fieldmind.welcome import Welcome
 
 
 class ChatScreen(Screen[None]):
     """Ask a question; see the sources, then the answer as it is written."""
 
     BINDINGS = [
-        Binding("escape", "stop", "Stop answer", id="chat.stop", tooltip="Stop the answer being written"),
         Binding("ctrl+s", "focus_sources", "Sources", id="chat.sources", tooltip="Move to the sources list"),
-        Binding("ctrl+e", "export", "Export", id="chat.export", tooltip="Save this conversation as Markdown"),
-        Binding(
-            "ctrl+o", "open_quote", "Open quote", id="chat.open_quote", tooltip="Show the page the last answer quotes"
-        ),
-        Binding("ctrl+b", "card", "Card", id="chat.card", tooltip="Save the last answer as a card for a work order"),
+        Binding("ctrl+o", "open_quote", "Quote", id="chat.open_quote", tooltip="Show the page the last answer quotes"),
         Binding(
             "ctrl+g",
             "quote_picture",
-            "Page picture",
+            "Picture",
             id="chat.picture",
             tooltip="The quoted page as printed, the quote marked",
         ),
+        Binding("escape", "stop", "Stop answer", id="chat.stop", tooltip="Stop the answer being written", show=False),
+        Binding(
+            "ctrl+e",
+            "export",
+            "Export",
+            id="chat.export",
+            tooltip="Save this conversation as Markdown",
+            show=False,
+        ),
+        Binding("ctrl+b", "card", "Card", id="chat.card", tooltip="Save the answer as a work-order card", show=False),
     ]
 
     def __init__(self) -> None:
@@ -51,11 +59,12 @@ class ChatScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="main"):
-            yield VerticalScroll(id="conversation")
+            with VerticalScroll(id="conversation"):
+                yield WelcomeView()
             yield OptionList(id="sources")
         yield Input(placeholder="Ask about your manuals, then press Enter", id="question")
         yield StatusBar(id="status")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         sources = self.query_one("#sources", OptionList)
@@ -63,13 +72,31 @@ class ChatScreen(Screen[None]):
         sources.border_subtitle = "Enter: open page"
         self.query_one("#question", Input).focus()
 
+    def on_screen_resume(self) -> None:
+        """Back from a page, the library or any other screen: typing goes to the question box again."""
+        self.query_one("#question", Input).focus()
+
     # -- asking ------------------------------------------------------------------------------------------
+    def show_welcome(self, welcome: Welcome) -> None:
+        """What is loaded and what to try, while the conversation is still empty."""
+        for view in self.query(WelcomeView):
+            view.show(welcome)
+
     @on(Input.Submitted, "#question")
-    def ask(self, event: Input.Submitted) -> None:
+    def submitted(self, event: Input.Submitted) -> None:
         question = event.value.strip()
-        if not question:
-            return
-        event.input.clear()
+        if question:
+            event.input.clear()
+            self.ask(question)
+
+    @on(WelcomeView.Picked)
+    def picked(self, event: WelcomeView.Picked) -> None:
+        self.query_one("#question", Input).focus()
+        self.ask(event.question)
+
+    def ask(self, question: str) -> None:
+        """Stop the answer being written, if any, and answer this question below the conversation."""
+        self.query(WelcomeView).remove()
         if self._current is not None:
             self._current.stop.set()  # a new question stops the answer being written
         exchange = ExchangeView(question)

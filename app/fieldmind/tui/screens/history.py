@@ -8,11 +8,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header, OptionList
+from textual.widgets import Header, OptionList
 from textual.widgets.option_list import Option
 
 from fieldmind.tui.access import fieldmind_app
 from fieldmind.tui.screens.confirm import ConfirmScreen
+from fieldmind.tui.widgets.footer import KeysFooter
 
 
 def stamp(timestamp: float) -> str:
@@ -29,7 +30,7 @@ class HistoryScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield OptionList(id="conversations")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.refresh_list()
@@ -43,6 +44,8 @@ class HistoryScreen(Screen[None]):
         for conversation in conversations:
             listing.add_option(Option(f"{stamp(conversation.updated)}  {conversation.title}", id=str(conversation.id)))
         listing.border_title = f"Conversations ({len(conversations)})"
+        if conversations:
+            listing.highlighted = 0  # the latest: `e` exports it without a row chosen first
 
     @on(OptionList.OptionSelected, "#conversations")
     def reopen(self, event: OptionList.OptionSelected) -> None:
@@ -64,6 +67,7 @@ class HistoryScreen(Screen[None]):
 
         selected = self._selected()
         if selected is None:
+            self.notify("No conversation to export yet.")
             return
         services = fieldmind_app(self).services
         try:

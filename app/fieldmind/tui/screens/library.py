@@ -10,11 +10,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Label, Log, ProgressBar
+from textual.widgets import DataTable, Header, Input, Label, Log, ProgressBar
 
 from fieldmind.knowledge.ingest import IngestProgress
 from fieldmind.tui.access import fieldmind_app
 from fieldmind.tui.screens.confirm import ConfirmScreen
+from fieldmind.tui.widgets.footer import KeysFooter
 
 
 class LibraryScreen(Screen[None]):
@@ -22,7 +23,7 @@ class LibraryScreen(Screen[None]):
         Binding(
             "escape",
             "back_or_cancel",
-            "Back / cancel",
+            "Back",
             id="library.back",
             tooltip="Cancel an ingest, or go back",
         ),
@@ -43,7 +44,7 @@ class LibraryScreen(Screen[None]):
             yield ProgressBar(id="progress", show_eta=False)
             yield Label("", id="progress-label")
             yield Log(id="errors", max_lines=500)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#documents", DataTable)

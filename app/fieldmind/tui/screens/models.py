@@ -6,9 +6,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Label
+from textual.widgets import DataTable, Header, Label
 
 from fieldmind.tui.access import fieldmind_app
+from fieldmind.tui.widgets.footer import KeysFooter
+
+USE_NOTE = "Enter loads the selected model; the current one keeps answering meanwhile."
 
 
 class ModelsScreen(Screen[None]):
@@ -20,8 +23,8 @@ class ModelsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield DataTable(id="models", cursor_type="row", zebra_stripes=True)
-        yield Label("Enter loads the selected model; the current one keeps answering meanwhile.", id="models-note")
-        yield Footer()
+        yield Label(USE_NOTE, id="models-note", markup=False)
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#models", DataTable)
@@ -41,16 +44,26 @@ class ModelsScreen(Screen[None]):
         for entry in services.catalog:
             table.add_row(
                 entry.name,
-                f"{entry.size_bytes / 2**20:,.0f} MB",
+                entry.megabytes(),
                 "yes"
                 if services.catalog.is_installed(entry)
                 else "on first use"
                 if services.catalog.is_available(entry)
-                else "no (packages missing)",
+                else "no: see below",
                 "yes" if fits(entry) else "no",
                 "●" if entry.name == active else "",
                 key=entry.name,
             )
+
+    @on(DataTable.RowHighlighted, "#models")
+    def row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """Under the table: how to use the highlighted model, or how to bring it to this machine."""
+        services = fieldmind_app(self).services
+        entry = services.catalog.entries.get(str(event.row_key.value))
+        note = USE_NOTE
+        if entry is not None and not services.catalog.is_available(entry):
+            note = f"{entry.name} is not on this machine. To add it, {entry.how_to_add()}."
+        self.query_one("#models-note", Label).update(note)
 
     def action_use(self) -> None:
         table = self.query_one("#models", DataTable)

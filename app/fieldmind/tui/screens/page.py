@@ -7,9 +7,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import ScrollableContainer
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from fieldmind.tui.access import fieldmind_app
+from fieldmind.tui.widgets.footer import KeysFooter
 from fieldmind.tui.widgets.picture import picture_rows, picture_widget
 
 ZOOMS = (1.0, 1.5, 2.0, 3.0)
@@ -49,7 +50,7 @@ class PageScreen(ModalScreen[None]):
         with ScrollableContainer(id="picture") as box:
             box.border_title = self.title_text
             yield Static("rendering the page…", id="picture-note")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#picture").focus()

@@ -9,7 +9,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
+
+from fieldmind.tui.widgets.footer import KeysFooter
 
 
 class SourceScreen(ModalScreen[None]):
@@ -38,7 +40,7 @@ class SourceScreen(ModalScreen[None]):
         with VerticalScroll(id="page") as scroll:
             scroll.border_title = self.context.title
             yield Static(text, id="page-text")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         page = self.query_one("#page", VerticalScroll)
