@@ -151,6 +151,9 @@ def test_eval_prints_the_confusion_table_and_what_the_short_answers_said(tmp_pat
     assert table.returncode == 0, table.stderr
     assert "not found (answerable)" in table.stdout
     assert "short answers of the found answers: holds the key:" in table.stdout
+    counted = [line for line in table.stderr.splitlines() if line.startswith("eval: ")]
+    assert counted[0].startswith("eval: 1/13 questions, about ") and counted[0].endswith(" left")  # never silent
+    assert counted[-1] == "eval: 13/13 questions"
 
 
 def test_models_list_shape(isolated_home: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 from conftest import AMC_PDF, DEMO_PDF
 from helpers import corrupt_pdf, junk
@@ -53,6 +54,27 @@ def test_unchanged_files_are_not_embedded_again(writable_kb, tmp_path: Path, mon
     report = writable_kb.ingest([folder])
     assert (report.added, report.updated, report.unchanged, report.chunks) == (0, 0, 2, 0)
     assert calls == []
+
+
+def test_a_long_file_reports_its_passages_embedded_with_the_time_left(writable_kb, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """One big manual was a silent "--%" for 87 s: its passages are embedded in steps, each telling the time left."""
+    import fieldmind.knowledge.ingest as ingest
+
+    monkeypatch.setattr(ingest, "EMBED_BATCH", 8)
+    manual = tmp_path / "long.md"
+    manual.write_text(
+        "".join(f"# Part {n}\n\nThe valve V{n} opens at {n} bar and closes at {n + 1} bar.\n\n" for n in range(40))
+    )
+    seen: list[Any] = []
+    report = writable_kb.ingest([manual], progress=seen.append)
+    steps = [e for e in seen if e.outcome == "embedding"]
+    assert report.added == 1 and len(steps) >= 3
+    assert [e.steps_done for e in steps] == sorted(e.steps_done for e in steps) and steps[
+        -1
+    ].steps_done == report.chunks
+    assert steps[0].seconds_left is not None and steps[-1].seconds_left == 0
+    assert "embedding the passages of long.md: 8/" in steps[0].describe() and "left" in steps[0].describe()
+    assert seen[-1].outcome == "added"
 
 
 def test_a_file_read_by_an_older_reader_is_read_again_and_keeps_its_description(writable_kb, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

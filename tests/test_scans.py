@@ -155,7 +155,7 @@ def test_stopping_an_ingest_mid_scan_stores_nothing_half_read(scan: Path, writab
     report = writable_kb.ingest([scan], progress=seen.append, cancelled=stop_after_two)
     assert report.cancelled and report.added == 0 and writable_kb.documents() == []
     reading = [e for e in seen if e.outcome == "reading"]
-    assert [(e.pages_done, e.pages_total) for e in reading] == [(1, 10), (2, 10)]
+    assert [(e.steps_done, e.steps_total) for e in reading] == [(1, 10), (2, 10)]
     assert reading[-1].seconds_left is not None and "reading scanned pages" in reading[-1].describe()
     report = writable_kb.ingest([scan])
     assert report.added == 1 and writable_kb.documents()[0].ocr_pages == 10

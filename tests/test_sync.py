@@ -7,6 +7,7 @@ import json
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,9 +32,14 @@ def test_http_sync_applies_a_pack_then_only_what_changed(publisher, isolated_hom
     publisher.publish(1, DOCS_V1)
     services = device(isolated_home, embedder, publisher.public)
     with serve(publisher.site) as (url, faults):
-        result = run_sync(services, url)
+        stages: list[Any] = []
+        result = run_sync(services, url, progress=stages.append)
         assert result.applied == [{"name": "pumps", "version": 1, "added": 3, "updated": 0, "removed": 0}]
         assert result.up_to_date and not result.rejected
+        downloads = [s for s in stages if s.stage == "downloading"]
+        assert [(s.done, s.total) for s in downloads] == [(1, 3), (2, 3), (3, 3)]  # counts, not a bare "syncing"
+        assert downloads[0].seconds_left is None and downloads[1].seconds_left is not None  # a pace once one is in
+        assert downloads[0].describe() == "downloading 1/3" and stages[-1].describe() == "applying"
         assert pack_docs(services) == dict.fromkeys(["pump.md", "valve.md", "filter.md"], "pack:pumps@1")
         assert "42 N.m" in _answers(services, "HT-9 impeller nut torque")
 

@@ -130,6 +130,7 @@ async def test_sources_and_the_quote_show_before_the_model_writes(isolated_home,
         view = exchanges(app)[0]
         await wait_until(pilot, lambda: view.quote is not None)  # the manual's words, while the model waits
         assert view.text == "" and "90 N.m" in str(view.query_one(".quote").render())
+        assert "writing a short answer" in str(view.query_one(".answer").render())  # not a frozen screen
         engine.first_token.set()
         await wait_until(pilot, lambda: view.answer is not None)
         first = sources.get_option_at_index(0).prompt
@@ -206,6 +207,14 @@ async def test_library_ingests_with_progress_shows_errors_and_removes_with_confi
         await pilot.press("y")
         await wait_until(pilot, lambda: table.row_count == 1)
         assert [d.name for d in app.services.knowledge.documents()] == [DEMO_PDF.name]
+        await pilot.press("a")
+        app.screen.query_one("#path").value = str(tmp_path / "no-such-folder")
+        await pilot.press("enter")
+        bar = app.screen.query_one("#progress")
+        await wait_until(pilot, lambda: not app.screen._ingesting)
+        await pilot.pause(0.2)
+        assert bar.total is not None or not bar.display  # never an endless "--%" after a bad path
+        assert "no-such-folder" in "\n".join(app.screen.query_one("#errors").lines)
 
 
 async def test_models_screen_switches_while_the_old_model_keeps_answering(isolated_home, embedder) -> None:  # type: ignore[no-untyped-def]

@@ -165,10 +165,17 @@ Search = Callable[[str, int], list[Any]]
 Ask = Callable[[str], Any]
 
 
-def evaluate(items: Iterable[EvalItem], search: Search, ask: Ask | None = None, k: int = 5) -> EvalReport:
-    """Retrieval metrics for answerable questions; with `ask`, answer accuracy for every question."""
+def evaluate(
+    items: Iterable[EvalItem],
+    search: Search,
+    ask: Ask | None = None,
+    k: int = 5,
+    done: Callable[[int], None] | None = None,
+) -> EvalReport:
+    """Retrieval metrics for answerable questions; with `ask`, answer accuracy for every question. `done` is
+    told the number of questions finished after each one (asking them all takes minutes)."""
     report = EvalReport()
-    for item in items:
+    for number, item in enumerate(items, start=1):
         row: dict[str, Any] = {"id": item.id, "kind": item.kind}
         if item.answerable:
             passages = search(item.question, k)
@@ -196,4 +203,6 @@ def evaluate(items: Iterable[EvalItem], search: Search, ask: Ask | None = None, 
                 report.short_answers[said] += 1
                 row["short_answer"] = said
         report.rows.append(row)
+        if done is not None:
+            done(number)
     return report

@@ -100,6 +100,14 @@ def info(message: str) -> None:
     click.echo(message, err=True)
 
 
+def progress_line(text: str, last: bool = False) -> None:
+    """A job's progress on stderr: rewritten in place on a terminal, one line per step in a log."""
+    if sys.stderr.isatty():
+        click.echo(f"\r\033[K{text}", nl=last, err=True)
+    else:
+        click.echo(text, err=True)
+
+
 def reports_errors(func: F) -> F:
     """A FieldmindError becomes one clear line on stderr and exit status 1, not a traceback."""
 

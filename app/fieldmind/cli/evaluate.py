@@ -6,7 +6,16 @@ from pathlib import Path
 
 import click
 
-from fieldmind.cli.common import emit_json, home_option, info, json_option, reports_errors, services_for
+from fieldmind.cli.common import (
+    emit_json,
+    home_option,
+    info,
+    json_option,
+    progress_line,
+    reports_errors,
+    services_for,
+)
+from fieldmind.pace import Pace
 
 
 @click.command("eval")
@@ -35,7 +44,13 @@ def evaluate(
         services.knowledge.ingest([docs_dir])
     items = load_items(qa_file)
     ask = services.assistant(model).ask if answers else None
-    report = run_eval(items, services.knowledge.search, ask)
+    pace = Pace(len(items))
+
+    def done(count: int) -> None:
+        if not as_json:
+            progress_line(f"eval: {pace.describe(count, 'questions')}", last=count == len(items))
+
+    report = run_eval(items, services.knowledge.search, ask, done=done)
     if as_json:
         emit_json(report.to_json())
         return

@@ -22,7 +22,8 @@ from fieldmind.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from fieldmind.knowledge.ingest import IngestProgress, IngestReport
+    from fieldmind.knowledge.ingest import IngestReport
+    from fieldmind.knowledge.progress import IngestProgress
     from fieldmind.services import Services
 
 
@@ -53,6 +54,7 @@ def ingest(
     """Add or update files and folders (PDF, DOCX, HTML, Markdown, text); unchanged files cost a hash."""
     from fieldmind.errors import FieldmindError
     from fieldmind.knowledge.revisions import DocumentMeta, parse_tags
+    from fieldmind.pace import Pace, duration
 
     if (doc_id or title or revision or effective) and (len(paths) != 1 or paths[0].is_dir()):
         raise click.UsageError("--doc-id, --title, --revision and --effective describe one file: give exactly one")
@@ -62,13 +64,18 @@ def ingest(
         raise click.UsageError(str(exc)) from None
     services = services_for(home)
 
+    pace = Pace(0)  # started now; its total is the files the ingest finds
+
     def progress(event: IngestProgress) -> None:
-        if not as_json:
-            info(
-                event.describe()
-                if event.outcome == "reading"
-                else f"[{event.files_done}/{event.files_total}] {event.outcome:9} {event.path}"
-            )
+        if as_json:
+            return
+        if event.steps_total:
+            info(event.describe())
+            return
+        pace.total = event.files_total
+        left = pace.left(event.files_done)
+        tail = f" (about {duration(left)} left)" if left and event.files_done < event.files_total else ""
+        info(f"[{event.files_done}/{event.files_total}] {event.outcome:9} {event.path}{tail}")
 
     if watch:
         _watch(services, paths, as_json)

@@ -45,7 +45,7 @@ def sync(source: str | None, mode: str, audit: bool, home: str | None, as_json: 
 
     def once() -> bool:
         try:
-            result = run_sync(services, source, progress=None if as_json else lambda s: info(f"sync: {s}"))
+            result = run_sync(services, source, progress=None if as_json else lambda s: info(f"sync: {s.describe()}"))
         except FieldmindError as exc:
             if not as_json:
                 raise

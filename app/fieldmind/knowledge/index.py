@@ -24,13 +24,12 @@ from fieldmind.knowledge.ingest import (
     LOCAL,
     DocumentSink,
     IngestBatch,
-    IngestProgress,
     IngestReport,
-    ProgressCallback,
     shown,
     walk,
 )
 from fieldmind.knowledge.ocr import Recogniser
+from fieldmind.knowledge.progress import IngestProgress, ProgressCallback
 from fieldmind.knowledge.retrieve import Allowed, Passage, hybrid_search
 from fieldmind.knowledge.revisions import DocumentMeta, Scope
 from fieldmind.knowledge.site import REFRESH_SECONDS, Site, SiteSink, is_site, refresh_copy

@@ -24,9 +24,11 @@ from fieldmind.knowledge.chunking import SECTION_SEPARATOR, Chunk, chunk_segment
 from fieldmind.knowledge.embedder import Embedder
 from fieldmind.knowledge.ocr import Recogniser
 from fieldmind.knowledge.parsers import READER_VERSION, Segment, kind_of, parse
+from fieldmind.knowledge.progress import IngestProgress, ProgressCallback
 from fieldmind.knowledge.revisions import DocumentMeta
 from fieldmind.knowledge.scans import IngestCancelledError, ScanReader
 from fieldmind.knowledge.store import DocumentRecord, document_id
+from fieldmind.pace import Pace
 from fieldmind.settings import KnowledgeSettings
 
 LOCAL = "local"
@@ -68,39 +70,6 @@ class IngestReport:
         if self.cancelled:
             data["cancelled"] = True
         return data
-
-
-@dataclass(frozen=True)
-class IngestProgress:
-    """Posted after each file: how far the ingest is, for progress bars."""
-
-    files_done: int
-    files_total: int
-    chunks: int
-    path: str
-    outcome: str
-    """added, updated, unchanged, failed; or `reading` while a file's scanned pages are recognised."""
-    pages_done: int = 0
-    pages_total: int = 0
-    seconds_left: float | None = None
-    """While reading scans: the time left for this file's pages, from the pace so far."""
-
-    def describe(self) -> str:
-        """One line for a progress display: files, passages, and the scanned pages being read."""
-        name = Path(self.path).name
-        line = f"{self.files_done}/{self.files_total} files, {self.chunks} passages"
-        if self.outcome == "reading":
-            left = f", about {_duration(self.seconds_left)} left" if self.seconds_left is not None else ""
-            return f"{line}; reading scanned pages of {name}: {self.pages_done}/{self.pages_total}{left}"
-        return f"{line} — {self.outcome} {name}"
-
-
-def _duration(seconds: float | None) -> str:
-    seconds = round(seconds or 0)
-    return f"{seconds} s" if seconds < 90 else f"{round(seconds / 60)} min"
-
-
-ProgressCallback = Callable[[IngestProgress], None]
 
 
 def walk(paths: Iterable[Path], report: IngestReport) -> Iterator[tuple[Path, Path | None]]:
@@ -356,7 +325,7 @@ class IngestBatch:
         pending, self.pending = self.pending, []
         if not pending:
             return
-        vectors: Any = self.embedder.encode([c.embedding_text() for p in pending for c in p.chunks])
+        vectors: Any = self._embed([c.embedding_text() for p in pending for c in p.chunks], pending[-1].path)
         offset = 0
         for prepared in pending:
             count = len(prepared.chunks)
@@ -386,6 +355,22 @@ class IngestBatch:
             else:
                 self.report.added += 1
             self._tell(prepared.path, "updated" if prepared.existed else "added")
+
+    def _embed(self, texts: list[str], path: Path) -> Any:
+        """All at once, or EMBED_BATCH at a time with the time left when there are more (a long manual)."""
+        if len(texts) <= EMBED_BATCH or self.progress is None:
+            return self.embedder.encode(texts)
+        import numpy as np
+
+        pace, parts = Pace(len(texts)), []
+        for start in range(0, len(texts), EMBED_BATCH):
+            parts.append(self.embedder.encode(texts[start : start + EMBED_BATCH]))
+            done = min(start + EMBED_BATCH, len(texts))
+            chunks = self.report.chunks
+            self.progress(
+                IngestProgress(self.done, self.total, chunks, str(path), "embedding", done, len(texts), pace.left(done))
+            )
+        return np.concatenate(parts)
 
     def _fail(self, path: Path, reason: str) -> None:
         self.report.failed.append({"path": shown(path), "error": reason})

@@ -17,6 +17,7 @@ from filelock import FileLock, Timeout
 from fieldmind.errors import FieldmindError
 from fieldmind.knowledge import generations
 from fieldmind.knowledge.index import DocumentRecord, KnowledgeBase
+from fieldmind.pace import Pace, duration
 from fieldmind.sync import apply, keys
 from fieldmind.sync.fetch import (
     FILE_GRACE_S,
@@ -33,8 +34,26 @@ from fieldmind.sync.state import SyncPaths, SyncState, audit, write_json
 if TYPE_CHECKING:
     from fieldmind.services import Services
 
-Progress = Callable[[str], None]
 RETRIES = 4
+
+
+@dataclass(frozen=True)
+class SyncProgress:
+    """Where a sync is: checking the site, downloading file `done` of `total` (with the time left), applying."""
+
+    stage: str
+    done: int = 0
+    total: int = 0
+    seconds_left: float | None = None
+
+    def describe(self) -> str:
+        if self.stage != "downloading":
+            return self.stage
+        left = f", about {duration(self.seconds_left)} left" if self.seconds_left else ""
+        return f"downloading {self.done}/{self.total}{left}"
+
+
+Progress = Callable[[SyncProgress], None]
 
 
 @dataclass
@@ -100,7 +119,7 @@ def _locked_sync(services: Services, spec: str, paths: SyncPaths, tell: Progress
             "fix the clock, then sync again"
         )
     state.saw(now)
-    tell("checking")
+    tell(SyncProgress("checking"))
     site = open_source(spec)
     try:
         index = _fetch_index(site, trusted_keys(services), result)
@@ -132,7 +151,7 @@ def _locked_sync(services: Services, spec: str, paths: SyncPaths, tell: Progress
             state.last_verified = now.isoformat()
             return _finish(state, paths, result)
         _download(site, changes, paths, tell, services.settings.sync.max_pack_mb)
-        tell("applying")
+        tell(SyncProgress("applying"))
         while changes:
             try:
                 _apply(kb, changes, paths, spec, index, result)
@@ -224,8 +243,10 @@ def _download(site: Source, changes: list[apply.PackChange], paths: SyncPaths, t
     # file was retried 4 × 60 s per file with no overall bound).
     deadline = time.monotonic() + sum(FILE_GRACE_S + length / MIN_RATE for length in wanted.values())
     site.until(deadline)
+    pace, fetched = Pace(total), 0
     for number, (sha, length) in enumerate(sorted(wanted.items()), start=1):
-        tell(f"downloading {number}/{len(wanted)}")
+        tell(SyncProgress("downloading", number, len(wanted), pace.left(fetched)))  # by bytes: files differ
+        fetched += length
         staged = paths.staging / sha
         for attempt in range(RETRIES):
             if time.monotonic() >= deadline:

@@ -10,20 +10,16 @@ if TYPE_CHECKING:
 
 def sync_in_worker(app: FieldmindApp) -> None:
     """Called in a thread worker."""
-    from fieldmind.sync.runner import run_sync
+    from fieldmind.sync.runner import SyncProgress, run_sync
 
-    def state(text: str) -> None:
-        app.call_from_thread(setattr, app, "sync_state", text)
-        if text.startswith("downloading "):
-            done, total = (int(n) for n in text.split()[1].split("/"))
-            app.call_from_thread(setattr, app, "sync_progress", (done, total))
-        else:
-            app.call_from_thread(setattr, app, "sync_progress", (0, 0))
+    def state(progress: SyncProgress) -> None:
+        app.call_from_thread(setattr, app, "sync_state", progress.describe())
+        app.call_from_thread(setattr, app, "sync_progress", (progress.done, progress.total))
 
     try:
         result = run_sync(app.services, progress=state)
     except Exception as exc:
-        state("sync failed")
+        state(SyncProgress("sync failed"))
         app.call_from_thread(app.notify, str(exc), title="Sync failed", severity="error", timeout=20)
         return
     app.refresh_index_size()
@@ -36,4 +32,4 @@ def sync_in_worker(app: FieldmindApp) -> None:
         app.call_from_thread(
             app.notify, f"{rejected['name']}: {rejected['reason']}", title="Update rejected", severity="warning"
         )
-    state(result.state_text())
+    state(SyncProgress(result.state_text()))

@@ -12,7 +12,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Label, Log, ProgressBar
 
-from fieldmind.knowledge.ingest import IngestProgress
+from fieldmind.knowledge.progress import IngestProgress
 from fieldmind.tui.access import fieldmind_app
 from fieldmind.tui.screens.confirm import ConfirmScreen
 from fieldmind.tui.widgets.footer import KeysFooter
@@ -97,8 +97,8 @@ class LibraryScreen(Screen[None]):
         label = self.query_one("#progress-label", Label)
 
         def progress(event: IngestProgress) -> None:
-            if event.outcome == "reading":  # a scan: the bar follows its pages
-                app.call_from_thread(bar.update, total=event.pages_total, progress=event.pages_done)
+            if event.steps_total:  # within a long file: the bar follows its scanned pages or passages
+                app.call_from_thread(bar.update, total=event.steps_total, progress=event.steps_done)
             else:
                 app.call_from_thread(bar.update, total=event.files_total, progress=event.files_done)
             app.call_from_thread(label.update, event.describe())
@@ -108,9 +108,12 @@ class LibraryScreen(Screen[None]):
             report = app.services.knowledge.ingest([path], progress=progress, cancelled=self._cancel.is_set)
         except Exception as exc:
             app.call_from_thread(self.notify, str(exc), title="Ingest failed", severity="error")
+            app.call_from_thread(label.update, f"not added: {exc}")
             return
         finally:
             self._ingesting = False
+            if bar.total is None:  # nothing was counted (a bad path): no bar animating forever
+                app.call_from_thread(setattr, bar, "display", False)
         log = self.query_one("#errors", Log)
         for failure in report.failed:
             app.call_from_thread(log.write_line, f"✗ {failure['path']}: {failure['error']}")

@@ -16,6 +16,9 @@ def citation_line(n: int, doc: str, page: int | None, section: str | None, revis
     return f"[{n}] {place(doc, page, section, revision=revision)}"
 
 
+WRITING = "writing a short answer… (Esc: keep the quote alone)"
+
+
 class ExchangeView(Vertical):
     """A question, the quote it rests on (with its page), the short answer, and the pages it cites."""
 
@@ -69,7 +72,8 @@ class ExchangeView(Vertical):
         prefix = "— " if quote is not None else "Not found for sure. The closest lines, from "
         scanned = f" (read by OCR, {shown.ocr:.0%} sure)" if getattr(shown, "ocr", None) is not None else ""
         self.query_one(".where", Static).update(prefix + shown.where + scanned)
-        self.query_one(".answer", Static).update("")
+        writing = quote is not None and self.answer is None and not self.text  # the model has not begun yet
+        self.query_one(".answer", Static).update(WRITING if writing else "")
         self.scroll_visible(animate=False)
 
     def append(self, piece: str) -> None:
