@@ -156,6 +156,20 @@ def test_eval_prints_the_confusion_table_and_what_the_short_answers_said(tmp_pat
     assert counted[-1] == "eval: 13/13 questions"
 
 
+def test_doctor_speaks_to_people_and_json_to_scripts(isolated_home: Path) -> None:
+    """Plain lines by default (it printed raw JSON), without loading any model (it took 18 s measuring them)."""
+    run("ingest", str(DEMO_PDF), home=isolated_home)
+    people = run("doctor", home=isolated_home)
+    assert people.returncode == 0, people.stderr
+    assert "{" not in people.stdout  # no JSON for people
+    assert "Index      ok 1 documents, 32 passages, 32 vectors" in people.stdout
+    assert "* qwen2.5-coder-0.5b-instruct" in people.stdout and "491 MB" in people.stdout
+    assert "speed: doctor --measure" in people.stdout
+    assert json.loads((isolated_home / "doctor.json").read_text()) == {}  # no model was loaded to measure
+    data = json.loads(run("doctor", "--json", home=isolated_home).stdout)
+    assert data["index"]["documents"] == 1 and data["machine"]["cores"]
+
+
 def test_models_list_shape(isolated_home: Path) -> None:
     rows = json.loads(run("models", "--json", home=isolated_home).stdout)
     assert {r["name"] for r in rows} >= {"qwen2.5-coder-0.5b-instruct", "gemma-3-270m"}
