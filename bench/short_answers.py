@@ -15,7 +15,7 @@ when the quote below it is right. Needs the default model (FIELDMIND_MODEL__DIR,
 and the threshold) and asks whether a faithful short answer tells lines that answer from lines that do not —
 whether "found" could wait for the short answer and take it as evidence (`found_when_faithful`: the answers
 found, right and wrong, on the calibration and held-out sets, if a faithful short answer lowered the threshold
-to each of `LOWER`). Measured and not kept (README, "Short answers").
+to each of `LOWER`). Measured and not kept (docs/quality.md, "Short answers").
 """
 
 from __future__ import annotations

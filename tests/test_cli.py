@@ -170,6 +170,15 @@ def test_doctor_speaks_to_people_and_json_to_scripts(isolated_home: Path) -> Non
     assert data["index"]["documents"] == 1 and data["machine"]["cores"]
 
 
+def test_ask_no_short_quotes_without_any_model(isolated_home: Path) -> None:
+    """`ask --no-short` needs no model: the quote with its page, no model named or loaded."""
+    done = run("ask", "--no-short", "--json", "What does fault code E07 mean?", home=isolated_home)
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["found"] and "E07 | Fuel restriction or air in fuel" in answer["quote"]["text"]
+    assert answer["model"] == "" and answer["short_answer"] is None
+
+
 def test_models_list_shape(isolated_home: Path) -> None:
     rows = json.loads(run("models", "--json", home=isolated_home).stdout)
     assert {r["name"] for r in rows} >= {"qwen2.5-coder-0.5b-instruct", "gemma-3-270m"}

@@ -107,12 +107,14 @@ class Services:
         """What words answers: the local engine, or the site's server with the local engine as its fallback."""
         return engine if self.server is None else FallbackEngine(self.server, engine)
 
-    def assistant(self, model: str | None = None, progress: Progress | None = None) -> Assistant:
+    def assistant(self, model: str | None = None, progress: Progress | None = None, short: bool = True) -> Assistant:
+        """The question pipeline; with `short=False` it quotes only, and no model is prepared or loaded."""
+        short = short and self.settings.model.short_answers
         return Assistant(
             self.knowledge,
-            self.answering(self.use_model(model, progress, load=False)),
+            self.answering(self.use_model(model, progress, load=False)) if short else None,
             answer_k=self.settings.knowledge.answer_k,
-            short_answers=self.settings.model.short_answers,
+            short_answers=short,
             reader=self.reader,
         )
 

@@ -43,6 +43,11 @@ def _assembly_progress() -> Progress:
     default=None,
     help="Print an answer card for a work order (answer, quote, document, revision, page, provenance).",
 )
+@click.option(
+    "--short/--no-short",
+    default=True,
+    help="Write a short answer above the quote (--no-short: the quote alone; no model is loaded).",
+)
 @scope_options
 @engine_url_option
 @home_option
@@ -53,6 +58,7 @@ def ask(
     k: int | None,
     model: str | None,
     card: str | None,
+    short: bool,
     scope: tuple[str, ...],
     all_revisions: bool,
     engine_url: str | None,
@@ -72,7 +78,7 @@ def ask(
         info(f"index repaired: {repaired}")
     if report is not None and not as_json:
         info(f"first run: added the demo manual ({report.chunks} passages)")
-    assistant = services.assistant(model, progress=_assembly_progress())
+    assistant = services.assistant(model, progress=_assembly_progress(), short=short)
     answer = None
     limited = make_scope(scope)
     quiet = as_json or card is not None
@@ -118,7 +124,10 @@ def ask(
     where = ""
     if services.server is not None:
         where = f" on {services.server.host}" if answer.engine == "server" else f" here ({services.server.reason})"
-    info(f"(quote in {t['quote_ms']} ms; {answer.model}{where}: {t['tokens']} tokens)")
+    if answer.model:
+        info(f"(quote in {t['quote_ms']} ms; {answer.model}{where}: {t['tokens']} tokens)")
+    else:
+        info(f"(quote in {t['quote_ms']} ms; no short answer)")
 
 
 def _tags(answer: Any, quote: Any) -> str:

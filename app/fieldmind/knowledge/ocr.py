@@ -1,7 +1,7 @@
 """Reading scanned pages offline: Tesseract (Debian's `tesseract-ocr` 5.3, its command line) on the page as
 PDFium renders it.
 
-Chosen by measurement (`bench/ocr.py`; figures in the README): on pages of real manuals rendered at 200 dpi,
+Chosen by measurement (`bench/ocr.py`; figures in docs/scans.md): on pages of real manuals rendered at 200 dpi,
 Tesseract's character error rate against the pages' own text layer was 0.7-4.8 %, RapidOCR's (PP-OCRv4, the
 ONNX models in its wheel) 3.7-17 %: it runs English words together ("Placeacontainerof atleast5litres"),
 which defeats keyword search. Results are cached per file hash and page, so an interrupted ingest resumes
