@@ -239,6 +239,27 @@ def test_the_held_out_manual_answers_from_its_own_sentences(writable_kb) -> None
         assert not assistant.ask(items[qid]["question"]).found, qid
 
 
+def test_a_markdown_quote_reads_as_its_rendered_page_and_still_marks_its_stored_words(
+    writable_kb, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """An autopilot guide's quotes showed `[BAT1_V_CHARGED](../advanced_config/par…` and `<audio controls>`."""
+    manual = tmp_path / "battery.md"
+    manual.write_text(
+        '# Battery\n\n## Battery Warning Fast <audio controls><source src="warn.mp3"></audio>\n\n'
+        "The full cell voltage is set by [BAT1_V_CHARGED](../advanced_config/parameter_reference.md#BAT1_V_CHARGED),"
+        " which is **4.05 V** by default for a LiPo pack.\n",
+        encoding="utf-8",
+    )
+    writable_kb.ingest([manual])
+    answer = Assistant(writable_kb, None).ask("What is the default full cell voltage BAT1_V_CHARGED?")
+    assert answer.found and answer.quote is not None
+    shown = answer.quote.shown()
+    assert "set by BAT1_V_CHARGED, which is 4.05 V by default" in shown, shown
+    assert "](" not in shown and "<" not in shown and "**" not in shown and "#" not in shown
+    page = writable_kb.context(answer.passages[0]).text  # the stored text keeps the file's characters
+    assert page[answer.quote.start : answer.quote.end] == answer.quote.text and "](" in answer.quote.text
+
+
 def test_the_section_path_tells_apart_lines_that_do_not_name_their_subject(writable_kb, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """Manuals state a value under a heading that names what it is for ("Exhaust manifold" over "Tighten the
     bolts to 45 N·m."): the lines alone are alike, their section's path is what tells them apart."""

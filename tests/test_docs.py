@@ -10,8 +10,9 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from conftest import ROOT
 from fieldmind.cli import cli
+
+from conftest import ROOT
 
 README = ROOT / "README.md"
 PAGES = sorted((ROOT / "docs").glob("*.md"))

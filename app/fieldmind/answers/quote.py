@@ -17,6 +17,7 @@ from itertools import islice
 from typing import Any
 
 from fieldmind.answers.choose import WEIGHTS, Unit, Weights, Window
+from fieldmind.answers.rendered import is_markdown, rendered_markdown
 from fieldmind.answers.units import split_units, starts_block
 from fieldmind.citations import place
 from fieldmind.knowledge.retrieve import Passage
@@ -87,9 +88,11 @@ class Quote:
         )
 
     def shown(self) -> str:
-        """The quote as displayed: a table row under its header row; words run on from the next page after it."""
+        """The quote as displayed: a table row under its header row; words run on from the next page after it;
+        from a Markdown file, as its rendered page reads (link text, no tags nor `#` marks)."""
         text = f"{self.header}\n{self.text}" if self.header else self.text
-        return f"{text}\n{self.continued.text}" if self.continued else text
+        text = f"{text}\n{self.continued.text}" if self.continued else text
+        return rendered_markdown(text) if is_markdown(self.doc) else text
 
     def span_on(self, doc_id: str, page: int | None, text: str) -> tuple[int, int] | None:
         """Where the quote's words are in that page's text (its own page, or the next one it runs on to)."""
