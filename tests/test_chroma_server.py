@@ -202,5 +202,40 @@ def test_an_unreachable_site_is_a_clear_error_and_local_work_goes_on(tmp_path: P
     with pytest.raises(StoreError, match="does not answer"):
         kb.ingest([DEMO_PDF], to_site=True)
     assert kb.ingest([DEMO_PDF]).added == 1  # this terminal's own documents need no server
-    assert kb.search("oil change interval", k=1)[0].page == 6 and kb.site_state.startswith("offline")
+    assert kb.refresh_site(force=True).startswith("offline")  # said, within the bound
+    assert kb.search("oil change interval", k=1)[0].page == 6
     kb.close()
+
+
+def test_a_question_with_a_site_store_only_reads_this_terminal(chroma, tmp_path, embedder, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A search listed the site over HTTP and stored documents under the write lock. Now the copy is refreshed
+    at start and on a schedule; `search` and `ask` open no connection and take no write lock."""
+    import socket as sockets
+
+    from fieldmind.assistant import Assistant
+    from fieldmind.knowledge.index import KnowledgeBase
+
+    one, two = (_terminal(tmp_path / name, chroma, embedder) for name in ("t1", "t2"))
+    one.knowledge.ingest(
+        [_manual(tmp_path / "a.pdf", ["Alpha pump impeller seal: replace it every 250 hours."])], to_site=True
+    )
+    two.open_knowledge()  # the start: the copy is brought up to date once
+    connections: list[Any] = []
+
+    def no_connection(self, address):  # type: ignore[no-untyped-def]
+        connections.append(address)
+        raise OSError("a question opened a connection")
+
+    def no_write(self):  # type: ignore[no-untyped-def]
+        raise AssertionError("a question took the write lock")
+
+    monkeypatch.setattr(sockets.socket, "connect", no_connection)
+    monkeypatch.setattr(KnowledgeBase, "write_lock", no_write)
+    two.knowledge._site_checked = 0.0  # due for a refresh: a question still must not do it
+    [hit] = two.knowledge.search("alpha pump impeller seal", k=1)
+    answer = Assistant(two.knowledge, None).ask("How often is the Alpha pump impeller seal replaced?")
+    assert hit.doc == "a.pdf" and answer.found and "250 hours" in answer.shown()
+    assert connections == []
+    monkeypatch.undo()
+    one.close()
+    two.close()

@@ -68,3 +68,31 @@ def test_start_up_repair_leaves_another_process_write_alone(isolated_home, embed
             assert store.vectors.count() == vectors_before and not marker.exists()
     finally:
         services.close()
+
+
+def test_an_open_knowledge_base_follows_another_process_ingest(isolated_home, embedder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The app open on a home, `fieldmind ingest` from another shell: the next question found the new documents'
+    ids in the catalogue but not in Chroma's in-memory copy ("Error finding id"). It follows the write now."""
+    from fieldmind.assistant import Assistant
+    from fieldmind.services import Services
+    from fieldmind.settings import load_settings
+
+    from conftest import fieldmind_command
+
+    services = Services(load_settings(isolated_home), embedder=embedder)
+    try:
+        services.open_knowledge()  # the demo manual, searched once: Chroma's copy is loaded in this process
+        assert services.knowledge.search("cylinder head bolts torque", k=1)[0].doc == DEMO_PDF.name
+        pump = tmp_path / "pump.md"
+        pump.write_text("# Pump HT-9\n\nThe HT-9 impeller nut torque is 42 N.m.\n")
+        done = subprocess.run(
+            [*fieldmind_command(), "ingest", str(pump), "--home", str(isolated_home)], capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        [hit] = services.knowledge.search("HT-9 impeller nut torque", k=1)
+        assert hit.doc == "pump.md"
+        answer = Assistant(services.knowledge, None).ask("What is the HT-9 impeller nut torque?")
+        assert answer.found and "42 N.m" in answer.shown()
+        assert services.knowledge.counts()["documents"] == 2
+    finally:
+        services.close()

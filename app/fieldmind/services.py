@@ -124,6 +124,7 @@ class Services:
         Returns what the repair did (to tell the user) and the demo ingest's report (None when not offered).
         """
         repaired = self.check_index()
+        self.knowledge.refresh_site(force=True)  # the site's documents, once now; the app refreshes on a schedule
         return repaired, self.ensure_demo_knowledge()
 
     def ensure_demo_knowledge(self) -> IngestReport | None:

@@ -74,7 +74,7 @@ def ingest(
             return
         pace.total = event.files_total
         left = pace.left(event.files_done)
-        tail = f" (about {duration(left)} left)" if left and event.files_done < event.files_total else ""
+        tail = f" (about {duration(left)} left)" if left and left >= 1 and event.files_done < event.files_total else ""
         info(f"[{event.files_done}/{event.files_total}] {event.outcome:9} {event.path}{tail}")
 
     if watch:

@@ -34,7 +34,7 @@ from fieldmind.knowledge.retrieve import Allowed, Passage, hybrid_search
 from fieldmind.knowledge.revisions import DocumentMeta, Scope
 from fieldmind.knowledge.site import REFRESH_SECONDS, Site, SiteSink, is_site, refresh_copy
 from fieldmind.knowledge.store import DocumentRecord, Store
-from fieldmind.knowledge.vectors import single_threaded_numpy
+from fieldmind.knowledge.vectors import forget_clients, single_threaded_numpy
 from fieldmind.settings import KnowledgeSettings
 
 __all__ = ["LOCAL", "DocumentRecord", "IngestProgress", "IngestReport", "KnowledgeBase"]
@@ -76,9 +76,13 @@ class KnowledgeBase:
         """The open store of the generation in use. Only ever called with `_lock` held: a sync switching
         generations closes the store, so a reader outside the lock could be left holding a closed one."""
         switched = self.pinned is None and generations.current(self.index_dir) != self.generation
-        if self._open is not None and switched:  # a sync switched generations: follow it
+        elsewhere = self._open is not None and not switched and self._open.written_elsewhere()
+        if self._open is not None and (switched or elsewhere):  # a sync switched, or another process wrote
             self._open.close()
             self._open = None
+            self._allowed_cache.clear()
+            if elsewhere:
+                forget_clients()  # Chroma's in-process copy of the vectors would miss the new ones
         if self._open is None:
             generation = self.pinned or generations.current(self.index_dir)
             self.generation = generation
@@ -353,10 +357,8 @@ class KnowledgeBase:
 
     def refresh_site(self, force: bool = False) -> str:
         """Bring this terminal's copy of the site's documents up to date (at most every few seconds unless
-        forced); returns the site state. The server gone, searches go on from the copy."""
-        if self.site is None:
-            return ""
-        if force or time.monotonic() - self._site_checked >= REFRESH_SECONDS:
+        forced); the site state. Called at start and on a schedule, never by a search: searches only read."""
+        if self.site is not None and (force or time.monotonic() - self._site_checked >= REFRESH_SECONDS):
             self._site_checked = time.monotonic()
             self.site_state = refresh_copy(self, self.site, self.site_state)
         return self.site_state
@@ -388,7 +390,6 @@ class KnowledgeBase:
     ) -> list[Passage]:
         """The best passages of the current revisions (all revisions when asked), within `scope` if given."""
         k = k or self.settings.search_k
-        self.refresh_site()
         with self._lock:
             if self._store().counts()["chunks"] == 0:
                 return []

@@ -33,6 +33,15 @@ class Store:
         self._db = self._connect(directory / "catalog.sqlite")
         self._vectors = vectors
         self._backend = backend
+        self._version = self._data_version()
+
+    def _data_version(self) -> int:
+        return int(self._db.execute("PRAGMA data_version").fetchone()[0])
+
+    def written_elsewhere(self) -> bool:
+        """Another process committed to this index since it was opened (an `ingest` from a shell while the app
+        is open): its vectors and passages are then newer than what this process holds in memory."""
+        return self._data_version() != self._version
 
     @staticmethod
     def _connect(path: Path) -> sqlite3.Connection:

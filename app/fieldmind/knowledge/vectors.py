@@ -93,7 +93,13 @@ class VectorStore:
         """(chunk id, cosine similarity), best first; `n` must not exceed the number of vectors."""
         if n <= 0:
             return []
-        result = self._collection.query(query_embeddings=[vector], n_results=n, include=["distances"])
+        try:
+            result = self._collection.query(query_embeddings=[vector], n_results=n, include=["distances"])
+        except Exception as exc:  # Chroma's own words ("Error executing plan: …") mean nothing to a technician
+            raise StoreError(
+                f"the index could not be searched ({type(exc).__name__}); ask again, and if it persists restart "
+                f"Fieldmind: it checks and repairs the index at start"
+            ) from exc
         return [(int(i), 1.0 - float(d)) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)]
 
     def similarities(self, ids: Sequence[int], vector: Any) -> dict[int, float]:

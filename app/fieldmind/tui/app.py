@@ -20,6 +20,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 
 from fieldmind.knowledge.revisions import Scope
+from fieldmind.knowledge.site import REFRESH_SECONDS
 from fieldmind.llm.server import InferenceServer, ServerUnavailableError
 from fieldmind.locations import shipped
 from fieldmind.settings import Settings
@@ -131,8 +132,8 @@ class FieldmindApp(App[None]):
             if report is not None:
                 self.call_from_thread(self.notify, f"Added the demo manual ({report.chunks} passages).")
             if services.knowledge.site is not None:
-                self._set("state", "checking the site store")
-                self._set("site_state", services.knowledge.refresh_site(force=True))
+                self._set("site_state", services.knowledge.site_state)
+                self.call_from_thread(self.set_interval, REFRESH_SECONDS, self.mirror_site)
             self.refresh_index_size()
             self._set("state", "loading the embedder")
             services.embedder.load()
@@ -150,6 +151,13 @@ class FieldmindApp(App[None]):
             self.call_from_thread(self.notify, str(exc), title="Cannot start", severity="error", timeout=30)
         finally:
             self.ready.set()
+
+    @work(thread=True, exclusive=True, group="site", exit_on_error=False)
+    def mirror_site(self) -> None:
+        """On a schedule, not as a side effect of a question: bring this terminal's copy of the site up to date."""
+        if self._services is not None:
+            self._set("site_state", self._services.knowledge.refresh_site(force=True))
+            self.refresh_index_size()
 
     def follow_server(self, server: InferenceServer) -> None:
         """Check the site's inference server once (bounded), then show each change it goes through."""

@@ -165,6 +165,7 @@ class ChatScreen(Screen[None]):
         exchange.finish(answer)
         self.show_sources(answer.passages, answer.citations)
         app = fieldmind_app(self)
+        app.refresh_index_size()  # another process may have added documents (an ingest from a shell)
         rate = answer.timings.to_json()["tokens_per_s"]
         if rate:
             app.tokens_per_s = rate
