@@ -11,10 +11,13 @@ from textual.widgets import Static
 
 from fieldmind.tui.access import fieldmind_app
 from fieldmind.tui.widgets.footer import KeysFooter
-from fieldmind.tui.widgets.picture import picture_rows, picture_widget
+from fieldmind.tui.widgets.picture import in_half_blocks, picture_rows, picture_widget
 
 ZOOMS = (1.0, 1.5, 2.0, 3.0)
 """Picture width as a multiple of the screen's width."""
+HALF_BLOCK_ZOOM = 3
+"""In half blocks (tmux, most terminals) a page at 1x is two pixels a cell and its words unreadable: open at 3x,
+scrolled to the quote."""
 LAYOUT_TRIES = 20
 """Refreshes to wait for the picture's box to have a width before drawing at the narrowest."""
 
@@ -43,7 +46,7 @@ class PageScreen(ModalScreen[None]):
         self.continued = continued
         """The quote's words that run on at the top of the next page, marked there."""
         self.title_text = title
-        self.zoom = 0
+        self.zoom = HALF_BLOCK_ZOOM if in_half_blocks() else 0
         self.pages = 0
 
     def compose(self) -> ComposeResult:
@@ -87,16 +90,22 @@ class PageScreen(ModalScreen[None]):
         for old in box.query(".page-picture"):
             old.remove()
         marked = f" — {len(picture.marked)} marks" if picture.marked else ""
-        box.border_subtitle = f"page {picture.page} of {picture.pages}{marked} · zoom {ZOOMS[self.zoom]:g}x"
+        pan = " · arrows pan" if ZOOMS[self.zoom] > 1 else ""
+        box.border_subtitle = f"page {picture.page} of {picture.pages}{marked} · zoom {ZOOMS[self.zoom]:g}x{pan}"
         missed = self.quote and picture.page == self.first_page and not picture.marked
         note = self.query_one("#picture-note", Static)
         note.update("The quoted words were not found on the page picture." if missed else "")
         note.display = bool(missed)
         widget = picture_widget(picture.image)
         widget.add_class("page-picture")
+        rows = picture_rows(picture.image, cells)
         widget.styles.width = cells
-        widget.styles.height = picture_rows(picture.image, cells)
+        widget.styles.height = rows
         box.mount(widget)
+        if picture.marked:  # the quote's start in view, near the left, a third from the top; arrows pan on
+            left, top = picture.marked[0][0], picture.marked[0][1]
+            x, y = left * cells - box.size.width / 8, top * rows - box.size.height / 3
+            self.call_after_refresh(box.scroll_to, x=max(0, x), y=max(0, y), animate=False)
 
     def action_zoom(self, step: int) -> None:
         self.zoom = min(len(ZOOMS) - 1, max(0, self.zoom + step))

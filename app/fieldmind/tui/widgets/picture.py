@@ -29,6 +29,15 @@ def picture_widget(image: Any, id: str | None = None) -> Widget:
     return HalfcellImage(image, id=id)
 
 
+def in_half_blocks() -> bool:
+    """This terminal draws pictures in half blocks (no Kitty nor Sixel graphics): two pixels a cell."""
+    from textual_image.renderable import Image as Detected
+    from textual_image.renderable.sixel import Image as SixelRenderable
+    from textual_image.renderable.tgp import Image as TGPRenderable
+
+    return Detected not in (SixelRenderable, TGPRenderable)
+
+
 def picture_rows(image: Any, cells: int) -> int:
     """Rows that show `image` `cells` wide with its proportions (a cell is about twice as tall as wide).
 
