@@ -260,6 +260,20 @@ def test_a_markdown_quote_reads_as_its_rendered_page_and_still_marks_its_stored_
     assert page[answer.quote.start : answer.quote.end] == answer.quote.text and "](" in answer.quote.text
 
 
+def test_a_plain_text_quote_reads_as_running_sentences_not_the_files_wrapping(writable_kb, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    manual = tmp_path / "pump.txt"
+    manual.write_text(
+        "PUMP MAINTENANCE\n\nThe HT-9 shaft seal must be replaced every\n2000 hours of running or at the\n"
+        "yearly service, whichever comes first.\n\nCheck the coupling for wear.\n",
+        encoding="utf-8",
+    )
+    writable_kb.ingest([manual])
+    answer = Assistant(writable_kb, None).ask("How often must the HT-9 shaft seal be replaced?")
+    assert answer.found and answer.quote is not None
+    assert "replaced every 2000 hours of running or at the yearly service" in answer.quote.shown()
+    assert "\n" in answer.quote.text  # the stored words keep the file's lines (offsets mark them on the page)
+
+
 def test_the_section_path_tells_apart_lines_that_do_not_name_their_subject(writable_kb, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """Manuals state a value under a heading that names what it is for ("Exhaust manifold" over "Tighten the
     bolts to 45 N·m."): the lines alone are alike, their section's path is what tells them apart."""

@@ -55,6 +55,15 @@ class Continuation:
         return {"page": self.page, "text": self.text, "start": self.start, "end": self.end}
 
 
+WRAPPED = re.compile(r"(?<=[^\n.:;!?|])\n(?=[a-z(]|\d(?!\d*[.)]\s))")
+"""A line break inside a sentence: the file's own wrapping (a text file at 72 columns, a PDF's line ends)."""
+
+
+def reflowed(text: str) -> str:
+    """The quote's sentences as running text; lines that start a row, an item or a sentence stay lines."""
+    return WRAPPED.sub(" ", text)
+
+
 @dataclass(frozen=True)
 class Quote:
     """A verbatim stretch of a page's text that the answer rests on."""
@@ -92,7 +101,7 @@ class Quote:
         from a Markdown file, as its rendered page reads (link text, no tags nor `#` marks)."""
         text = f"{self.header}\n{self.text}" if self.header else self.text
         text = f"{text}\n{self.continued.text}" if self.continued else text
-        return rendered_markdown(text) if is_markdown(self.doc) else text
+        return rendered_markdown(text) if is_markdown(self.doc) else reflowed(text)
 
     def span_on(self, doc_id: str, page: int | None, text: str) -> tuple[int, int] | None:
         """Where the quote's words are in that page's text (its own page, or the next one it runs on to)."""
