@@ -16,7 +16,6 @@ import contextlib
 import hashlib
 import json
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -97,13 +96,12 @@ class Site:
 
     def round_trip_ms(self) -> float:
         """One heartbeat; raises SiteOfflineError within TIMEOUT_SECONDS when the server does not answer."""
+        import httpx
+
         started = time.perf_counter()
         try:
-            with urllib.request.urlopen(
-                f"http://{self.host}:{self.port}/api/v2/heartbeat", timeout=TIMEOUT_SECONDS
-            ) as reply:
-                reply.read()
-        except OSError as exc:
+            httpx.get(f"http://{self.host}:{self.port}/api/v2/heartbeat", timeout=TIMEOUT_SECONDS).raise_for_status()
+        except (httpx.HTTPError, OSError) as exc:
             self._client = None
             raise SiteOfflineError(f"the site store at {self.where} does not answer ({exc})") from exc
         return (time.perf_counter() - started) * 1000
@@ -164,11 +162,6 @@ class Site:
         pages = [(p[0], p[1], p[2]) for p in data["pages"]]
         ocr = [(o[0], o[1], o[2]) for o in data["ocr"]]
         return SiteDocument(record, chunks, vectors, pages, ocr)
-
-    def vectors_of(self, doc_id: str) -> dict[int, Any]:
-        """The site's vectors of a document's passages by passage id (to check that none was overwritten)."""
-        got = self._call(PASSAGES, "get", where={"doc_id": doc_id}, include=["embeddings"])
-        return {int(i): e for i, e in zip(got["ids"], got["embeddings"], strict=True)}
 
     def counts(self) -> dict[str, int]:
         return {"documents": int(self._call(DOCUMENTS, "count")), "passages": int(self._call(PASSAGES, "count"))}

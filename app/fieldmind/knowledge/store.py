@@ -27,12 +27,11 @@ __all__ = ["MIGRATIONS", "DocumentRecord", "Store", "StoredChunk", "document_id"
 class Store:
     """One index generation: its SQLite catalogue and its vectors."""
 
-    def __init__(self, directory: Path, vectors: VectorStore | None = None, *, backend: Any = None) -> None:
+    def __init__(self, directory: Path) -> None:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
         self._db = self._connect(directory / "catalog.sqlite")
-        self._vectors = vectors
-        self._backend = backend
+        self._vectors: VectorStore | None = None
         self._version = self._data_version()
 
     def _data_version(self) -> int:
@@ -59,9 +58,7 @@ class Store:
     @property
     def vectors(self) -> VectorStore:
         if self._vectors is None:
-            self._vectors = (
-                self._backend(self.directory) if self._backend else VectorStore.embedded(self.directory / "chroma")
-            )
+            self._vectors = VectorStore.embedded(self.directory / "chroma")
         return self._vectors
 
     def close(self) -> None:

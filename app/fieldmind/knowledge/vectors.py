@@ -68,16 +68,6 @@ class VectorStore:
         except Exception as exc:
             raise StoreError(f"{path}: cannot open the vector store ({exc})") from exc
 
-    @classmethod
-    def server(cls, host: str, port: int, collection_name: str) -> VectorStore:
-        import chromadb
-
-        try:
-            client = chromadb.HttpClient(host=host, port=port, settings=chroma_settings())
-            return cls(client, collection_name)
-        except Exception as exc:
-            raise StoreError(f"cannot reach the Chroma server at {host}:{port} ({exc})") from exc
-
     def upsert(self, ids: Sequence[int], vectors: Any) -> None:
         for start in range(0, len(ids), self._batch):
             self._collection.upsert(
