@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from textual import work
 from textual.app import App
 from textual.binding import Binding
-from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import Screen
@@ -25,8 +24,9 @@ from fieldmind.llm.server import InferenceServer, ServerUnavailableError
 from fieldmind.locations import shipped
 from fieldmind.settings import Settings
 from fieldmind.tui.commands import FieldmindCommands
+from fieldmind.tui.messages import IndexCounted, ModelInUse, SiteChecked, StartStep, SyncChanged
 from fieldmind.tui.screens.chat import ChatScreen
-from fieldmind.welcome import Welcome, welcome_for
+from fieldmind.welcome import welcome_for
 
 if TYPE_CHECKING:
     from fieldmind.services import Services
@@ -38,15 +38,6 @@ def _default_services(settings: Settings) -> Services:
     from fieldmind.services import Services
 
     return Services(settings)
-
-
-class IndexCounted(Message):
-    """The knowledge base was counted (at start, after an ingest or a sync): the status bar and first screen."""
-
-    def __init__(self, size: str, welcome: Welcome) -> None:
-        super().__init__()
-        self.size = size
-        self.welcome = welcome
 
 
 class FieldmindApp(App[None]):
@@ -123,7 +114,7 @@ class FieldmindApp(App[None]):
     def prepare(self) -> None:
         """Open the knowledge base, offer the demo manual, load the embedder and the model."""
         try:
-            self._set("state", "opening the knowledge base")
+            self.post_message(StartStep("opening the knowledge base"))
             services = self._services_factory(self.settings)
             self._services = services
             repaired, report = services.open_knowledge()
@@ -132,22 +123,22 @@ class FieldmindApp(App[None]):
             if report is not None:
                 self.call_from_thread(self.notify, f"Added the demo manual ({report.chunks} passages).")
             if services.knowledge.site is not None:
-                self._set("site_state", services.knowledge.site_state)
+                self.post_message(SiteChecked(services.knowledge.site_state))
                 self.call_from_thread(self.set_interval, REFRESH_SECONDS, self.mirror_site)
             self.refresh_index_size()
-            self._set("state", "loading the embedder")
+            self.post_message(StartStep("loading the embedder"))
             services.embedder.load()
-            self._set("state", "loading the model")
+            self.post_message(StartStep("loading the model"))
             engine = services.use_model(self.settings.model.name)
-            self._set("model_name", engine.model.name)
+            self.post_message(ModelInUse(engine.model.name))
             if services.server is not None:
-                self._set("state", "checking the site's inference server")
+                self.post_message(StartStep("checking the site's inference server"))
                 self.follow_server(services.server)
-            self._set("state", "ready")
+            self.post_message(StartStep("ready"))
             self.call_from_thread(self.start_monitor)
         except Exception as exc:  # shown to the user; the app stays open
             self.failed = str(exc)
-            self._set("state", f"error: {exc}")
+            self.post_message(StartStep(f"error: {exc}"))
             self.call_from_thread(self.notify, str(exc), title="Cannot start", severity="error", timeout=30)
         finally:
             self.ready.set()
@@ -156,7 +147,7 @@ class FieldmindApp(App[None]):
     def mirror_site(self) -> None:
         """On a schedule, not as a side effect of a question: bring this terminal's copy of the site up to date."""
         if self._services is not None:
-            self._set("site_state", self._services.knowledge.refresh_site(force=True))
+            self.post_message(SiteChecked(self._services.knowledge.refresh_site(force=True)))
             self.refresh_index_size()
 
     def follow_server(self, server: InferenceServer) -> None:
@@ -186,8 +177,22 @@ class FieldmindApp(App[None]):
         if self._services is not None:
             self._services.close()
 
-    def _set(self, name: str, value: Any) -> None:
-        self.call_from_thread(setattr, self, name, value)
+    def on_start_step(self, message: StartStep) -> None:
+        self.state = message.step
+
+    def on_model_in_use(self, message: ModelInUse) -> None:
+        self.model_name = message.name
+        self.tokens_per_s = 0.0
+
+    def on_site_checked(self, message: SiteChecked) -> None:
+        self.site_state = message.state
+
+    def _sync_said(self, text: str) -> None:
+        self.post_message(SyncChanged(text))
+
+    def on_sync_changed(self, message: SyncChanged) -> None:
+        self.sync_state = message.text
+        self.sync_progress = (message.done, message.total)
 
     def refresh_index_size(self) -> None:
         """Recount documents and passages (from any thread)."""
@@ -264,7 +269,7 @@ class FieldmindApp(App[None]):
         self._monitor = ConnectivityMonitor(
             source,
             on_reachable=lambda: self.call_from_thread(self.run_sync),
-            on_state=lambda text: self.call_from_thread(setattr, self, "sync_state", text),
+            on_state=self._sync_said,
             interval=self.settings.sync.check_interval_s,
         )
         self._monitor.start()

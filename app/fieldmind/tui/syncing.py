@@ -11,10 +11,10 @@ if TYPE_CHECKING:
 def sync_in_worker(app: FieldmindApp) -> None:
     """Called in a thread worker."""
     from fieldmind.sync.runner import SyncProgress, run_sync
+    from fieldmind.tui.messages import SyncChanged
 
     def state(progress: SyncProgress) -> None:
-        app.call_from_thread(setattr, app, "sync_state", progress.describe())
-        app.call_from_thread(setattr, app, "sync_progress", (progress.done, progress.total))
+        app.post_message(SyncChanged(progress.describe(), progress.done, progress.total))
 
     try:
         result = run_sync(app.services, progress=state)

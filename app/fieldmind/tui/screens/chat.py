@@ -6,7 +6,7 @@ written stays, marked stopped, and the prompt is ready for the next question at 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -18,11 +18,19 @@ from textual.widgets import Header, Input, OptionList
 from textual.widgets.option_list import Option
 
 from fieldmind.tui.access import fieldmind_app
+from fieldmind.tui.messages import SiteChecked
 from fieldmind.tui.widgets.exchange import ExchangeView
 from fieldmind.tui.widgets.footer import KeysFooter
 from fieldmind.tui.widgets.status import StatusBar
 from fieldmind.tui.widgets.welcome import WelcomeView
 from fieldmind.welcome import Welcome
+
+if TYPE_CHECKING:
+    from fieldmind.answers.quote import Quote
+    from fieldmind.assistant import Answer
+    from fieldmind.history import Conversation
+    from fieldmind.knowledge.context import PageContext
+    from fieldmind.knowledge.retrieve import Passage
 
 
 class ChatScreen(Screen[None]):
@@ -52,7 +60,7 @@ class ChatScreen(Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.passages: dict[str, Any] = {}
+        self.passages: dict[str, Passage] = {}
         self.conversation_id: int | None = None
         self._current: ExchangeView | None = None
 
@@ -134,13 +142,13 @@ class ChatScreen(Screen[None]):
                 elif isinstance(event, AnswerPiece):
                     app.call_from_thread(exchange.append, event.text)
                 elif isinstance(event, AnswerDone):
-                    app.call_from_thread(setattr, app, "site_state", app.services.knowledge.site_state)
+                    app.post_message(SiteChecked(app.services.knowledge.site_state))
                     self._save(event.answer)
                     app.call_from_thread(self._finished, exchange, event.answer)
         except Exception as exc:
             app.call_from_thread(exchange.fail, str(exc))
 
-    def _save(self, answer: Any) -> None:
+    def _save(self, answer: Answer) -> None:
         from fieldmind.history import Exchange
 
         history = fieldmind_app(self).services.history
@@ -161,7 +169,7 @@ class ChatScreen(Screen[None]):
             ),
         )
 
-    def _finished(self, exchange: ExchangeView, answer: Any) -> None:
+    def _finished(self, exchange: ExchangeView, answer: Answer) -> None:
         exchange.finish(answer)
         self.show_sources(answer.passages, answer.citations)
         app = fieldmind_app(self)
@@ -173,7 +181,7 @@ class ChatScreen(Screen[None]):
             app.model_name = answer.model
             app.engine_state = "server" if answer.engine == "server" else f"local: {app.services.server.reason}"
 
-    def show_sources(self, passages: list[Any], cited: list[Any]) -> None:
+    def show_sources(self, passages: list[Passage], cited: list[Passage]) -> None:
         """List passages, the cited ones first and marked."""
         sources = self.query_one("#sources", OptionList)
         sources.clear_options()
@@ -260,7 +268,7 @@ class ChatScreen(Screen[None]):
         self.query_one("#sources", OptionList).clear_options()
         self.query_one("#question", Input).focus()
 
-    def show_conversation(self, conversation: Any) -> None:
+    def show_conversation(self, conversation: Conversation) -> None:
         """Reopen a saved conversation; new questions continue it."""
         self.new_conversation()
         self.conversation_id = conversation.id
@@ -292,7 +300,7 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "answer"
 
 
-def with_quote(context: Any, passage: Any, quote: Any) -> Any:
+def with_quote(context: PageContext, passage: Passage, quote: Quote | None) -> PageContext:
     """The page view with the quote's words highlighted when the quote is on this page (or runs on to it), else
     the passage."""
     from dataclasses import replace

@@ -113,7 +113,7 @@ class LibraryScreen(Screen[None]):
         finally:
             self._ingesting = False
             if bar.total is None:  # nothing was counted (a bad path): no bar animating forever
-                app.call_from_thread(setattr, bar, "display", False)
+                app.call_from_thread(self._hide_progress)
         log = self.query_one("#errors", Log)
         for failure in report.failed:
             app.call_from_thread(log.write_line, f"✗ {failure['path']}: {failure['error']}")
@@ -153,9 +153,22 @@ class LibraryScreen(Screen[None]):
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                removed, _ = fieldmind_app(self).services.knowledge.remove([doc_id])
-                self.notify(f"Removed {name}" if removed else f"{name} was already gone")
-                self.refresh_documents()
-                fieldmind_app(self).refresh_index_size()
+                self.remove_document(doc_id, str(name))
 
         self.app.push_screen(ConfirmScreen(f"Remove {name} and its passages from the knowledge base?"), confirmed)
+
+    def _hide_progress(self) -> None:
+        self.query_one("#progress", ProgressBar).display = False
+
+    @work(thread=True, group="remove", exit_on_error=False)
+    def remove_document(self, doc_id: str, name: str) -> None:
+        """In a worker: removing may wait for another process's write, or take the site's lease over HTTP."""
+        app = fieldmind_app(self)
+        try:
+            removed, _ = app.services.knowledge.remove([doc_id])
+        except Exception as exc:
+            app.call_from_thread(self.notify, str(exc), title="Not removed", severity="error")
+            return
+        app.call_from_thread(self.notify, f"Removed {name}" if removed else f"{name} was already gone")
+        app.call_from_thread(self.refresh_documents)
+        app.refresh_index_size()

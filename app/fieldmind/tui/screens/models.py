@@ -9,6 +9,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Label
 
 from fieldmind.tui.access import fieldmind_app
+from fieldmind.tui.messages import ModelInUse
 from fieldmind.tui.widgets.footer import KeysFooter
 
 USE_NOTE = "Enter loads the selected model; the current one keeps answering meanwhile."
@@ -89,7 +90,6 @@ class ModelsScreen(Screen[None]):
         except Exception as exc:
             app.call_from_thread(app.notify, str(exc), title="Model not loaded", severity="error", timeout=20)
             return
-        app.call_from_thread(setattr, app, "model_name", name)
-        app.call_from_thread(setattr, app, "tokens_per_s", 0.0)
+        app.post_message(ModelInUse(name))
         app.call_from_thread(app.notify, f"Now answering with {name}.", title="Model ready")
         app.call_from_thread(self.refresh_models)

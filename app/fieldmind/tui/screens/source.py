@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -13,6 +13,9 @@ from textual.widgets import Static
 
 from fieldmind.tui.widgets.footer import KeysFooter
 
+if TYPE_CHECKING:
+    from fieldmind.knowledge.context import PageContext
+
 
 class SourceScreen(ModalScreen[None]):
     """Check an answer against the manual."""
@@ -22,7 +25,7 @@ class SourceScreen(ModalScreen[None]):
         Binding("p", "picture", "Page picture", id="source.picture", tooltip="The page as printed, marked"),
     ]
 
-    def __init__(self, context: Any, doc_id: str | None = None, page: int | None = None) -> None:
+    def __init__(self, context: PageContext, doc_id: str | None = None, page: int | None = None) -> None:
         super().__init__()
         self.context = context
         self.doc_id = doc_id

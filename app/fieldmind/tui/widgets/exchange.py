@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
 from fieldmind.citations import place
+
+if TYPE_CHECKING:
+    from fieldmind.answers.quote import Quote
+    from fieldmind.assistant import Answer
+    from fieldmind.history import Exchange
 
 
 def citation_line(n: int, doc: str, page: int | None, section: str | None, revision: str | None = None) -> str:
@@ -37,8 +42,8 @@ class ExchangeView(Vertical):
         super().__init__()
         self.question = question
         self.text = ""
-        self.answer: Any = None
-        self.quote: Any = None
+        self.answer: Answer | Exchange | None = None
+        self.quote: Quote | None = None
         """The quote shown (a `Quote`, or the saved dict of one), for opening its page."""
         self.stop = threading.Event()
         """Set to stop the answer being written (Esc, or a new question)."""
@@ -56,7 +61,7 @@ class ExchangeView(Vertical):
     def set_note(self, note: str) -> None:
         self.query_one(".answer", Static).update(note)
 
-    def show_quote(self, quote: Any, closest: Any = None) -> None:
+    def show_quote(self, quote: Quote | None, closest: Quote | None = None) -> None:
         """The manual's own words (a `Quote`), as soon as they are chosen. When not found (None), the closest
         lines, if any, marked as such: they may not answer the question."""
         self.quote = quote or closest
@@ -87,7 +92,7 @@ class ExchangeView(Vertical):
         answer.set_class(not found and not stopped, "not-found")
         self.query_one(".citations", Static).update("\n".join(lines))
 
-    def finish(self, answer: Any) -> None:
+    def finish(self, answer: Answer) -> None:
         self.answer = answer
         places = dict.fromkeys((p.doc, p.page, p.section, p.revision) for p in answer.citations)
         lines = [citation_line(n, *where) for n, where in enumerate(places, start=1)]
@@ -96,7 +101,7 @@ class ExchangeView(Vertical):
         self.show_quote(answer.quote, answer.closest)
         self._show(answer.short_answer or ("" if answer.found else answer.text), answer.found, answer.stopped, lines)
 
-    def restore(self, saved: Any) -> None:
+    def restore(self, saved: Exchange) -> None:
         """Show an exchange from history."""
         from fieldmind.answers.quote import Quote
 
