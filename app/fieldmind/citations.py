@@ -2,7 +2,52 @@
 
 from __future__ import annotations
 
+from typing import Any, Protocol
+
 SECTION_SEPARATOR = " > "
+
+
+class Cited(Protocol):
+    """Words of a document with where they are: a retrieved passage, a quote."""
+
+    @property
+    def doc(self) -> str: ...
+    @property
+    def doc_id(self) -> str: ...
+    @property
+    def document(self) -> str | None: ...
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def revision(self) -> str | None: ...
+    @property
+    def effective(self) -> str | None: ...
+    @property
+    def page(self) -> int | None: ...
+    @property
+    def section(self) -> str | None: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def ocr(self) -> float | None: ...
+
+
+def cited_json(cited: Cited) -> dict[str, Any]:
+    """Where words come from, as `ask --json` and cards give it: the document's stable id, title, revision and
+    date, its file in the index, the page and section, the words, and whether OCR read them."""
+    return {
+        "doc": cited.doc,
+        "doc_id": cited.document or cited.doc_id,
+        "index_id": cited.doc_id,
+        "title": cited.title or cited.doc,
+        "revision": cited.revision,
+        "effective": cited.effective,
+        "page": cited.page,
+        "section": cited.section,
+        "text": cited.text,
+        "ocr": cited.ocr is not None,
+        "ocr_confidence": None if cited.ocr is None else round(cited.ocr, 2),
+    }
 
 
 def printable(text: str) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 from fieldmind.answers.choose import WEIGHTS, Unit, Weights, Window
 from fieldmind.answers.rendered import is_markdown, rendered_markdown
 from fieldmind.answers.units import split_units, starts_block
-from fieldmind.citations import place
+from fieldmind.citations import cited_json, place
 from fieldmind.knowledge.retrieve import Passage
 
 NextPage = Callable[[Passage], "str | None"]
@@ -115,21 +115,10 @@ class Quote:
         return None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "doc": self.doc,
-            "doc_id": self.document or self.doc_id,
-            "index_id": self.doc_id,
-            "title": self.title or self.doc,
-            "revision": self.revision,
-            "effective": self.effective,
-            "page": self.page,
-            "section": self.section,
-            "text": self.text,
+        return cited_json(self) | {
             "start": self.start,
             "end": self.end,
             "header": self.header,
-            "ocr": self.ocr is not None,
-            "ocr_confidence": None if self.ocr is None else round(self.ocr, 2),
             "continued": self.continued.to_json() if self.continued else None,
         }
 

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from fieldmind.citations import cited_json
 from fieldmind.knowledge.store import Store, StoredChunk
 
 CANDIDATES = 40
@@ -64,20 +65,7 @@ class Passage:
 
     def citation(self) -> dict[str, Any]:
         """The passage as `ask --json` cites it: the document's stable id, title and revision, and its file."""
-        return {
-            "doc": self.doc,
-            "doc_id": self.document or self.doc_id,
-            "index_id": self.doc_id,
-            "title": self.title or self.doc,
-            "revision": self.revision,
-            "effective": self.effective,
-            "tags": dict(self.tags),
-            "page": self.page,
-            "section": self.section,
-            "text": self.text,
-            "ocr": self.ocr is not None,
-            "ocr_confidence": None if self.ocr is None else round(self.ocr, 2),
-        }
+        return cited_json(self) | {"tags": dict(self.tags)}
 
 
 def _content_words(question: str) -> list[str]:
