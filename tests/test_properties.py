@@ -64,3 +64,14 @@ def test_damaged_pdfs_are_refused_cleanly(tail: bytes) -> None:
             assert exc.reason and "\n" not in exc.reason  # one line, for the user
         else:  # PDFium can salvage some byte strings; then what comes out is real text
             assert doc.segments and all(s.text.strip() for s in doc.segments)
+
+
+def test_a_document_source_label_reads_back_as_written() -> None:
+    """`local`, `site:T`, `pack:N@V`: made and parsed in one place (it was built in one module, split in four)."""
+    from fieldmind.sources import DocumentSource
+
+    for source in (DocumentSource.parse("local"), DocumentSource.site("t1"), DocumentSource.pack("fleet-a", 7)):
+        assert DocumentSource.parse(source.label) == source
+    assert DocumentSource.pack("fleet-a", 7).label == "pack:fleet-a@7"
+    assert DocumentSource.parse("pack:fleet-a@7").describe() == "pack fleet-a v7"
+    assert DocumentSource.parse("site:t1").is_site and not DocumentSource.parse("local").is_pack

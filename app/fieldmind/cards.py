@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from fieldmind import __version__
 from fieldmind.citations import printable
 from fieldmind.errors import FieldmindError
+from fieldmind.sources import DocumentSource
 
 if TYPE_CHECKING:
     from fieldmind.assistant import Answer
@@ -64,7 +65,7 @@ class AnswerCard:
             f"| Document | {self.document} (`{self.doc_id}`) |",
             f"| Revision | {revision or 'not stated'} |",
             f"| Page | {_page(self.page, self.section)} |",
-            f"| Source | {self.source} |",
+            f"| DocumentSource | {self.source} |",
         ]
         if self.publisher_key:
             lines.append(f"| Publisher key | `{self.publisher_key}` |")
@@ -105,10 +106,8 @@ def card_for(answer: Answer, knowledge: KnowledgeBase, when: datetime | None = N
     record = knowledge.document(quote.doc_id)
     if record is None:
         raise FieldmindError("no answer card: the quoted document has left the library since")
-    source, key = "local file", None
-    if record.source.startswith("pack:"):
-        name, _, version = record.source[5:].partition("@")
-        source, key = f"pack {name} v{version}", knowledge.pack_key(name)
+    origin = DocumentSource.parse(record.source)
+    source, key = origin.describe(), knowledge.pack_key(origin.name) if origin.is_pack else None
     return AnswerCard(
         question=answer.question,
         answer=answer.short_answer or quote.shown(),

@@ -129,8 +129,9 @@ def site_health(services: Services) -> dict[str, Any] | None:
     if site is None:
         return None
     from fieldmind.knowledge.site import SiteOfflineError
+    from fieldmind.sources import DocumentSource
 
-    copy = sum(1 for d in services.knowledge.documents() if d.source.startswith("site:"))
+    copy = sum(1 for d in services.knowledge.documents() if DocumentSource.parse(d.source).is_site)
     try:
         round_trip = site.round_trip_ms()
         counts = site.counts()

@@ -30,8 +30,9 @@ from fieldmind.knowledge.scans import IngestCancelledError, ScanReader
 from fieldmind.knowledge.store import DocumentRecord, document_id
 from fieldmind.pace import Pace
 from fieldmind.settings import KnowledgeSettings
+from fieldmind.sources import LOCAL_LABEL
 
-LOCAL = "local"
+LOCAL = LOCAL_LABEL
 EMBED_BATCH = 512
 
 

@@ -26,12 +26,11 @@ from typing import Any
 from fieldmind.errors import FieldmindError, StoreError
 from fieldmind.knowledge.chunking import Chunk
 from fieldmind.knowledge.store import DocumentRecord
+from fieldmind.sources import DocumentSource
 
 PASSAGES = "fieldmind-site-passages"
 DOCUMENTS = "fieldmind-site-documents"
 CONTROL = "fieldmind-site-control"
-SITE = "site"
-"""The source label of a site document in a terminal's index."""
 LEASE_SECONDS = 600
 """A writer that has not finished (or renewed) after this long is taken to have died."""
 REFRESH_SECONDS = 5.0
@@ -88,7 +87,7 @@ class Site:
     @property
     def source(self) -> str:
         """The source label of the documents this terminal writes to the site."""
-        return f"{SITE}:{self.terminal}"
+        return DocumentSource.site(self.terminal).label
 
     @property
     def where(self) -> str:
@@ -246,7 +245,7 @@ def _page(value: Any) -> int | None:
 
 
 def is_site(record: DocumentRecord) -> bool:
-    return record.source.startswith(SITE + ":")
+    return DocumentSource.parse(record.source).is_site
 
 
 class SiteSink:

@@ -21,6 +21,7 @@ from fieldmind.errors import FieldmindError
 from fieldmind.knowledge import generations
 from fieldmind.knowledge.index import KnowledgeBase
 from fieldmind.knowledge.staging import StagedFile, StagedGeneration
+from fieldmind.sources import DocumentSource
 from fieldmind.sync.metadata import PackEntry
 from fieldmind.sync.state import SyncPaths, audit, write_json
 
@@ -34,7 +35,7 @@ def crash_point(step: str) -> None:
 
 
 def pack_source(name: str, version: int) -> str:
-    return f"pack:{name}@{version}"
+    return DocumentSource.pack(name, version).label
 
 
 @dataclass

@@ -18,6 +18,7 @@ from fieldmind.errors import FieldmindError
 from fieldmind.knowledge import generations
 from fieldmind.knowledge.index import DocumentRecord, KnowledgeBase
 from fieldmind.pace import Pace, duration
+from fieldmind.sources import DocumentSource
 from fieldmind.sync import apply, keys
 from fieldmind.sync.fetch import (
     FILE_GRACE_S,
@@ -199,7 +200,9 @@ def _fetch_index(site: Source, trusted: dict[str, Any], result: SyncResult) -> S
 def _decide(index: SiteIndex, state: SyncState, services: Services, result: SyncResult) -> list[apply.PackChange]:
     changes = []
     held = services.knowledge.pack_versions()
-    revisions = {d.key: d for d in services.knowledge.documents() if d.source.startswith("pack:") and d.revision}
+    revisions = {
+        d.key: d for d in services.knowledge.documents() if DocumentSource.parse(d.source).is_pack and d.revision
+    }
     for name, entry in sorted(index.packs.items()):
         floor = state.floors.get(name, 0)
         if entry.version < floor:
