@@ -10,16 +10,9 @@ from __future__ import annotations
 
 import re
 
-from fieldmind.answers.terms import content_terms, stemmed
+from fieldmind.answers.terms import stemmed
+from fieldmind.text import FACT_IDENTIFIER, NUMBER, NUMBER_WITH_UNIT, content_terms
 
-_NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:[.,:/]\d+)*(?:\s?%)?")
-_NUMBER_WITH_UNIT = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*\s?([A-Za-zµΩ°·/]+(?:·[A-Za-z]+)?)")
-_IDENTIFIER = re.compile(
-    r"(?<!\w)(?:[A-Z][A-Z0-9]{2,}|[A-Za-z]+[-_:./][A-Za-z0-9][\w\-:./]*|[A-Za-z]*\d+[A-Za-z][\w\-]*"
-    r"|[a-z]+[A-Z]\w*|--?[a-z][\w-]+|\\[A-Za-z]+|~?/[A-Za-z_.][\w.-]*(?:/[\w.-]+)*)(?!\w)"
-)
-"""Codes, part numbers, options, directives, and file paths (`/etc`, `~/.gpsbabel`): a path the quote does not
-name is as invented as a number."""
 _RANGE = re.compile(r"(?<![\w.,-])(\d+(?:[.,]\d+)?)\s*(?:to|-|–|—)\s*(\d+(?:[.,]\d+)?)(?![\w-])")
 OWN_WORDS = 1
 """Words of its own a short answer may use, beyond the quote's and the question's (stemmed; stop words aside).
@@ -45,16 +38,16 @@ def _fold(text: str) -> str:
 
 def numbers(text: str) -> set[str]:
     """The numbers in a text, as written."""
-    return {m.group(0).strip() for m in _NUMBER.finditer(text)}
+    return {m.group(0).strip() for m in NUMBER.finditer(text)}
 
 
 def facts(text: str) -> set[str]:
     """The numbers, numbers with units, and identifiers in a text."""
-    found = {m.group(0).strip() for m in _NUMBER.finditer(text)}
-    for match in _NUMBER_WITH_UNIT.finditer(text):
+    found = {m.group(0).strip() for m in NUMBER.finditer(text)}
+    for match in NUMBER_WITH_UNIT.finditer(text):
         if match.group(1).casefold().rstrip(".") in _WORD_UNITS:
             found.add(match.group(0).strip())
-    found.update(m.group(0).rstrip(".:/") for m in _IDENTIFIER.finditer(text))
+    found.update(m.group(0).rstrip(".:/") for m in FACT_IDENTIFIER.finditer(text))
     return {f for f in found if f}
 
 

@@ -12,9 +12,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import pairwise
 
-from fieldmind.knowledge.retrieve import STOPWORDS
+from fieldmind.text import STOPWORDS, WORD, content_terms, question_identifiers
 
-_WORD = re.compile(r"\w+", re.UNICODE)
 DIGIT = re.compile(r"\d")
 _ASKS_NUMBER = re.compile(
     r"\b(?:how (?:many|much|long|often|far|big|large|high|low|hot|cold|soon|fast|old|dark|tight)|what (?:is the )?"
@@ -24,18 +23,6 @@ _ASKS_NUMBER = re.compile(
     r"capacity|part number|threshold)",
     re.IGNORECASE,
 )
-
-
-_IDENTIFIER = re.compile(
-    r"(?<![\w-])(?:--?[a-z][\w-]*|\\[A-Za-z]+|[A-Za-z]+(?:::[A-Za-z]+)+|(?=[\w./-]*\d)(?=[\w./-]*[A-Za-z])"
-    r"[A-Za-z0-9][\w./-]*[A-Za-z0-9]|[A-Z][A-Z0-9_]{3,}|[a-z]+[A-Z]\w*)(?![\w-])"
-)
-
-
-def question_identifiers(question: str) -> list[str]:
-    """What the question names exactly: codes, part numbers, options, directives (`E05`, `NW-FF-0875`,
-    `--seuil-up`, `BATTERYLEVEL`, `Email::Address`). A window that lacks one is about something else."""
-    return list(dict.fromkeys(m.group(0).rstrip(".") for m in _IDENTIFIER.finditer(question)))
 
 
 def _fold(text: str) -> str:
@@ -83,14 +70,9 @@ def asks_for_default(question: str) -> bool:
     return bool(_ASKS_DEFAULT.search(question))
 
 
-def content_terms(question: str) -> list[str]:
-    words = [w.lower() for w in _WORD.findall(question)]
-    return list(dict.fromkeys(w for w in words if w not in STOPWORDS and (len(w) > 1 or w.isdigit())))
-
-
 def question_phrases(question: str) -> list[str]:
     """Pairs of words next to each other in the question, stop words aside ("oil change", "change interval")."""
-    words = [w.lower() for w in _WORD.findall(question)]
+    words = [w.lower() for w in WORD.findall(question)]
     pairs = pairwise(words)
     return list(dict.fromkeys(f"{a} {b}" for a, b in pairs if a not in STOPWORDS and b not in STOPWORDS))
 

@@ -8,12 +8,12 @@ the best-ranked one.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from fieldmind.citations import cited_json
 from fieldmind.knowledge.store import Store, StoredChunk
+from fieldmind.text import NUMBERS, content_terms, identifier_phrases
 
 CANDIDATES = 40
 RARE_FRACTION = 0.02
@@ -23,18 +23,6 @@ IDENTIFIER_FACTOR = 3
 SPECIFIC_WEIGHT = 0.3
 """How much specific-term BM25 (max-normalised) adds to cosine similarity; chosen on the eval set
 (bench/tune_retrieval.py). BM25 over all the question's words added nothing there, and is slow at scale."""
-_TOKEN = re.compile(r"[\w][\w\-:./\\]*[\w]|\w", re.UNICODE)
-_WORD = re.compile(r"\w+", re.UNICODE)
-STOPWORDS = frozenset(
-    """a about above after again against all am an and any are as at be because been before being below
-    between both but by can could did do does doing down during each few for from further had has have
-    having he her here hers herself him himself his how i if in into is it its itself just me more most
-    my myself no nor not now of off on once only or other our ours ourselves out over own same she
-    should so some such than that the their theirs them themselves then there these they this those
-    through to too under until up very was we were what when where which while who whom why will with
-    would you your yours yourself yourselves get got use used using want need make made one also i'm
-    what's it's don't whats way ways tell please""".split()
-)
 
 
 @dataclass(frozen=True)
@@ -68,24 +56,6 @@ class Passage:
         return cited_json(self) | {"tags": dict(self.tags)}
 
 
-def _content_words(question: str) -> list[str]:
-    return [
-        w for w in (w.lower() for w in _WORD.findall(question)) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())
-    ]
-
-
-def _identifiers(question: str) -> list[str]:
-    """Tokens written like identifiers: `--seuil-up`, `Email::Address`, `\\AMCaddpagesto`, `NW-FF-0875`."""
-    found = []
-    for token in _TOKEN.findall(question):
-        words = _WORD.findall(token)
-        inner_caps = any(c.isupper() for c in token[1:]) and any(c.islower() for c in token)
-        has_digit = any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
-        if len(words) > 1 or inner_caps or has_digit:
-            found.append(" ".join(words))
-    return found
-
-
 def specific_query(store: Store, question: str, total: int) -> str:
     """Only the question's rare terms (identifiers, words found in few passages), ORed; "" if none.
 
@@ -94,11 +64,11 @@ def specific_query(store: Store, question: str, total: int) -> str:
     """
     rare = max(3, int(total * RARE_FRACTION))
     terms: list[str] = []
-    for phrase in _identifiers(question):
+    for phrase in identifier_phrases(question):
         quoted = f'"{phrase.lower()}"'
         if 0 < store.match_count(quoted, rare * IDENTIFIER_FACTOR + 1) <= rare * IDENTIFIER_FACTOR:
             terms.append(quoted)
-    for word in _content_words(question):
+    for word in content_terms(question):
         quoted = f'"{word}"'
         if quoted not in terms and 0 < store.match_count(quoted, rare + 1) <= rare:
             terms.append(quoted)
@@ -118,16 +88,13 @@ def near_duplicate(a: str, b: str, threshold: float = 0.6) -> bool:
     return len(sa & sb) / min(len(sa), len(sb)) >= threshold
 
 
-_NUMBERS = re.compile(r"\d+(?:[.,]\d+)*")
-
-
 def duplicates(a: StoredChunk, b: StoredChunk) -> bool:
     """The same text twice (overlapping neighbours, a manual copied into another): show it once. Not when
     the numbers differ (two assets' manuals with one value changed: that difference is the answer) nor
     between two revisions of one document (asked for on purpose)."""
     if a.document is not None and a.document == b.document and a.doc_id != b.doc_id:
         return False
-    return near_duplicate(a.text, b.text) and _NUMBERS.findall(a.text) == _NUMBERS.findall(b.text)
+    return near_duplicate(a.text, b.text) and NUMBERS.findall(a.text) == NUMBERS.findall(b.text)
 
 
 def _normalised(ranking: list[tuple[int, float]]) -> dict[int, float]:
