@@ -274,6 +274,18 @@ def test_a_plain_text_quote_reads_as_running_sentences_not_the_files_wrapping(wr
     assert "\n" in answer.quote.text  # the stored words keep the file's lines (offsets mark them on the page)
 
 
+def test_a_scanned_table_row_without_its_numbers_is_not_an_answer() -> None:
+    """OCR read a scanned torque table as its first column only, and the app said found with no number in it."""
+    from fieldmind.answers.quote import lost_by_ocr
+
+    row = Quote("scan.pdf", "d1", 3, "Torques", "Cylinder head bolts", 0, 19, ocr=0.81)
+    asked = "What torque for the cylinder head bolts?"
+    assert lost_by_ocr(row, asked)  # shown as the closest lines instead
+    assert not lost_by_ocr(Quote("scan.pdf", "d1", 3, None, "Cylinder head bolts 90 N.m", 0, 25, ocr=0.81), asked)
+    assert not lost_by_ocr(Quote("typed.pdf", "d1", 3, None, "Cylinder head bolts", 0, 19), asked)  # not a scan
+    assert not lost_by_ocr(row, "Where are the cylinder head bolts?")  # no number asked for
+
+
 def test_the_section_path_tells_apart_lines_that_do_not_name_their_subject(writable_kb, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """Manuals state a value under a heading that names what it is for ("Exhaust manifold" over "Tighten the
     bolts to 45 N·m."): the lines alone are alike, their section's path is what tells them apart."""

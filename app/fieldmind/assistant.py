@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from fieldmind.answers import choose, short, terms
 from fieldmind.answers.check import faithful
-from fieldmind.answers.quote import Quote, closest_lines, differing, select
+from fieldmind.answers.quote import Quote, closest_lines, differing, lost_by_ocr, select
 from fieldmind.answers.reader import Reader, ReaderError
 from fieldmind.knowledge.context import PageContext
 from fieldmind.knowledge.retrieve import Passage
@@ -252,6 +252,8 @@ class Assistant:
         sure = choose.confidence(ranked, len(absent), self.weights)
         answer.quote = select(ranked, sure, self.weights, self.knowledge.next_page)
         answer.closest = closest_lines(ranked, sure, self.weights, self.knowledge.next_page)
+        if answer.quote is not None and lost_by_ocr(answer.quote, question):
+            answer.quote, answer.closest = None, answer.quote
         answer.confidence = round(sure, 3)
         answer.found = answer.quote is not None
         answer.citations = cited_passages(answer.quote, passages)

@@ -248,6 +248,14 @@ def select(
     return quote_with_run_on(ranked[0], next_page)
 
 
+def lost_by_ocr(quote: Quote, question: str) -> bool:
+    """A scanned page's quote with no number for a question that asks for one: OCR read the table's first
+    column and lost the cells beside it, so the line cannot be the answer (it is shown as the closest lines)."""
+    from fieldmind.answers.terms import asks_for_number, holds_value
+
+    return quote.ocr is not None and asks_for_number(question) and not holds_value(quote.shown())
+
+
 def closest_lines(
     ranked: Sequence[Window], sure: float, weights: Weights = WEIGHTS, next_page: NextPage | None = None
 ) -> Quote | None:
