@@ -12,10 +12,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fieldmind.answers.quote import Quote
 from fieldmind.citations import place
+
+if TYPE_CHECKING:
+    from fieldmind.assistant import Answer
 from fieldmind.errors import FieldmindError
 from fieldmind.files import write_atomic
 from fieldmind.migrations import migrate
@@ -66,6 +69,21 @@ class Exchange:
     quote: dict[str, Any] | None = None
     """The verbatim stretch of the manual the answer rests on (`Quote.to_json()`), if one was found."""
     short_answer: str | None = None
+
+    @classmethod
+    def of(cls, answer: Answer) -> Exchange:
+        """What is kept of an answer: its words, quote, citations, model and timings."""
+        return cls(
+            answer.question,
+            answer.text,
+            answer.found,
+            [p.citation() for p in answer.citations],
+            answer.model,
+            answer.stopped,
+            answer.timings.to_json(),
+            quote=answer.quote.to_json() if answer.quote else None,
+            short_answer=answer.short_answer,
+        )
 
 
 @dataclass

@@ -122,10 +122,7 @@ def _print_report(report: IngestReport, as_json: bool) -> None:
     if as_json:
         emit_json(report.to_json())
     else:
-        click.echo(
-            f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
-            f"removed {report.removed}; {report.chunks} passages"
-        )
+        click.echo(report.summary())
         for warning in report.warnings:
             info(f"warning: {warning['path']}: {warning['warning']}")
         for failure in report.failed:

@@ -57,6 +57,16 @@ class IngestReport:
         ordered = sorted(kinds.items(), key=lambda item: (-item[1], not item[0], item[0]))
         return ", ".join((kind or "(no extension)") + ("" if n == 1 else f" ×{n}") for kind, n in ordered)
 
+    def summary(self) -> str:
+        """One line for people, the same in the CLI and the library screen."""
+        return (
+            f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, removed {self.removed}; "
+            f"{self.chunks} passages"
+            + (f"; {len(self.failed)} failed" if self.failed else "")
+            + (f"; {len(self.skipped)} skipped ({self.skipped_types()})" if self.skipped else "")
+            + (" — cancelled" if self.cancelled else "")
+        )
+
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "added": self.added,

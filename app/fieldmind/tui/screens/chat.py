@@ -154,20 +154,7 @@ class ChatScreen(Screen[None]):
         history = fieldmind_app(self).services.history
         if self.conversation_id is None:
             self.conversation_id = history.start(answer.question)
-        history.add(
-            self.conversation_id,
-            Exchange(
-                answer.question,
-                answer.text,
-                answer.found,
-                [p.citation() for p in answer.citations],
-                answer.model,
-                answer.stopped,
-                answer.timings.to_json(),
-                quote=answer.quote.to_json() if answer.quote else None,
-                short_answer=answer.short_answer,
-            ),
-        )
+        history.add(self.conversation_id, Exchange.of(answer))
 
     def _finished(self, exchange: ExchangeView, answer: Answer) -> None:
         exchange.finish(answer)

@@ -119,13 +119,7 @@ class LibraryScreen(Screen[None]):
             app.call_from_thread(log.write_line, f"✗ {failure['path']}: {failure['error']}")
         for warning in report.warnings:
             app.call_from_thread(log.write_line, f"! {warning['path']}: {warning['warning']}")
-        summary = (
-            f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
-            f"removed {report.removed}, {report.chunks} passages"
-            + (f", {len(report.failed)} failed" if report.failed else "")
-            + (f", {len(report.skipped)} skipped ({report.skipped_types()})" if report.skipped else "")
-            + (" — cancelled" if report.cancelled else "")
-        )
+        summary = report.summary()
         app.call_from_thread(label.update, summary)
         app.call_from_thread(self.refresh_documents)
         app.refresh_index_size()
