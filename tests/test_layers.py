@@ -42,6 +42,18 @@ FORBIDDEN = {
         "fieldmind.knowledge.ingest",
         "fieldmind.knowledge.vectors",
     ),
+    # the read side (a question) never writes, locks for writing nor connects: not even by way of the site
+    "fieldmind.knowledge.reading": (
+        "fieldmind.knowledge.index",
+        "fieldmind.knowledge.ingest",
+        "fieldmind.knowledge.site",
+        "fieldmind.knowledge.staging",
+        "fieldmind.knowledge.repair",
+        "filelock",
+        "httpx",
+        "urllib",
+        "socket",
+    ),
     # the ingest pipeline writes into what it is given, never the knowledge base that drives it
     "fieldmind.knowledge.ingest": ("fieldmind.knowledge.index", "fieldmind.knowledge.staging"),
     "fieldmind.services": ("fieldmind.cli", "fieldmind.tui", "textual"),

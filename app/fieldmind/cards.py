@@ -20,7 +20,7 @@ from fieldmind.sources import DocumentSource
 
 if TYPE_CHECKING:
     from fieldmind.assistant import Answer
-    from fieldmind.knowledge.index import KnowledgeBase
+    from fieldmind.knowledge.reading import KnowledgeReader
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ def _page(page: int | None, section: str | None) -> str:
     return " — ".join(p for p in parts if p) or "—"
 
 
-def card_for(answer: Answer, knowledge: KnowledgeBase, when: datetime | None = None) -> AnswerCard:
+def card_for(answer: Answer, knowledge: KnowledgeReader, when: datetime | None = None) -> AnswerCard:
     """The card of a found answer; an answer without a quote has nothing to carry."""
     quote = answer.quote
     if quote is None:
