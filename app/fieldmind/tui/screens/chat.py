@@ -173,6 +173,7 @@ class ChatScreen(Screen[None]):
         sources = self.query_one("#sources", OptionList)
         sources.clear_options()
         self.passages = {}
+        width = max(12, sources.scrollable_content_region.width - 1)  # inside its border, beside the scroll bar
         cited_ids = [p.chunk_id for p in cited]
         ordered = cited + [p for p in passages if p.chunk_id not in cited_ids]
         for n, passage in enumerate(ordered, start=1):
@@ -180,8 +181,13 @@ class ChatScreen(Screen[None]):
             section = passage.section.split(" > ")[-1] if passage.section else ""
             mark = "✓" if passage.chunk_id in cited_ids else " "
             scanned = f" · OCR {passage.ocr:.0%}" if passage.ocr is not None else ""
-            label = Text.assemble(
-                f"{mark}[{n}] {page}", (section, "bold"), "\n  ", (passage.doc, "dim"), (scanned, "italic yellow")
+            head = f"{mark}[{n}] {page}"
+            label = Text.assemble(  # the file name never breaks mid-word: too long, its middle gives way to "…"
+                head,
+                (section, "bold"),
+                "\n",
+                (_fit(passage.doc, width - len(scanned)), "dim"),
+                (scanned, "italic yellow"),
             )
             self.passages[str(passage.chunk_id)] = passage
             sources.add_option(Option(label, id=str(passage.chunk_id)))
@@ -279,6 +285,14 @@ class ChatScreen(Screen[None]):
             self.notify(str(exc), title="Not exported", severity="warning")
             return
         self.notify(f"Saved {path}", title="Exported")
+
+
+def _fit(name: str, width: int) -> str:
+    """A file name in `width` cells: whole, or its start and end around "…" (the end says what kind of file)."""
+    if len(name) <= width:
+        return name
+    tail = max(4, (width - 1) // 3)
+    return name[: max(1, width - 1 - tail)] + "…" + name[-tail:]
 
 
 def _slug(text: str) -> str:
