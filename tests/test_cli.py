@@ -179,6 +179,37 @@ def test_ask_no_short_quotes_without_any_model(isolated_home: Path) -> None:
     assert answer["model"] == "" and answer["short_answer"] is None
 
 
+def test_search_asks_the_app_open_on_the_same_home(embedder) -> None:  # type: ignore[no-untyped-def]
+    """With the app open, `fieldmind search` in a new process gets its passages from it over the home's Unix
+    socket instead of loading Chroma and the embedder again; without it (or with a dead socket), it searches
+    by itself, with the same result."""
+    import tempfile
+
+    from fieldmind.knowledge.index import KnowledgeBase
+    from fieldmind.settings import load_settings
+    from fieldmind.warm import WarmServer, socket_path
+
+    home = Path(tempfile.mkdtemp(prefix="fm-", dir="/tmp"))  # a Unix socket's path is at most 108 bytes
+    kb = KnowledgeBase(load_settings(home).index_dir, embedder=embedder)
+    server = WarmServer(home, kb)
+    try:
+        kb.ingest([DEMO_PDF])
+        server.start()
+        assert socket_path(home).is_socket() and socket_path(home).parent.stat().st_mode & 0o077 == 0
+        warm = run("search", "--json", "cylinder head bolts torque", home=home)
+        assert warm.returncode == 0, warm.stderr
+        assert server.served == 1 and json.loads(warm.stdout)[0]["page"] == 7
+        server.stop()
+        socket_path(home).write_text("")  # what a crashed app leaves: not a socket any more
+        cold = run("search", "--json", "cylinder head bolts torque", home=home)
+        assert cold.returncode == 0, cold.stderr
+        assert [p["text"] for p in json.loads(cold.stdout)] == [p["text"] for p in json.loads(warm.stdout)]
+    finally:
+        server.stop()
+        kb.close()
+        shutil.rmtree(home, ignore_errors=True)
+
+
 def test_models_list_shape(isolated_home: Path) -> None:
     rows = json.loads(run("models", "--json", home=isolated_home).stdout)
     assert {r["name"] for r in rows} >= {"qwen2.5-coder-0.5b-instruct", "gemma-3-270m"}

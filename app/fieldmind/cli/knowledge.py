@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -190,7 +190,12 @@ def remove(refs: tuple[str, ...], home: str | None, as_json: bool) -> None:
 def search(
     query: str, k: int | None, scope: tuple[str, ...], all_revisions: bool, home: str | None, as_json: bool
 ) -> None:
-    """Find passages (no model). QUERY of - reads one query a line from stdin, one JSON array a line out."""
+    """Find passages (no model). QUERY of - reads one query a line from stdin, one JSON array a line out.
+
+    With the app open on the same home, it answers (no index nor embedder to load here)."""
+    if query != "-" and (warm := _warm(home, query, k, scope, all_revisions)) is not None:
+        _print_passages(warm, as_json)
+        return
     services = services_for(home)
     repaired, _ = services.open_knowledge()
     if repaired:
@@ -204,15 +209,33 @@ def search(
                 sys.stdout.flush()
         return
     passages = services.knowledge.search(query, k, limited, all_revisions)
+    _print_passages([p.to_json() for p in passages], as_json)
+
+
+def _warm(
+    home: str | None, query: str, k: int | None, scope: tuple[str, ...], all_revisions: bool
+) -> list[dict[str, Any]] | None:
+    from fieldmind.settings import load_settings
+    from fieldmind.warm import warm_search
+
+    make_scope(scope)  # a bad scope is a usage error, warm or not
+    ctx = click.get_current_context()
+    home = home or (ctx.find_root().params.get("home") if ctx.find_root() else None)
+    return warm_search(load_settings(home).home, query, k, scope, all_revisions)
+
+
+def _print_passages(passages: list[dict[str, Any]], as_json: bool) -> None:
     if as_json:
-        emit_json([p.to_json() for p in passages])
+        emit_json(passages)
         return
     if not passages:
         click.echo("No passages found.")
     for n, p in enumerate(passages, start=1):
-        where = place(p.doc, p.page, p.section, last_heading=False, revision=p.revision, effective=p.effective)
-        click.echo(f"[{n}] {where}  (score {p.score:.4f})")
-        click.echo("    " + " ".join(p.text.split())[:400])
+        where = place(
+            p["doc"], p["page"], p["section"], last_heading=False, revision=p["revision"], effective=p["effective"]
+        )
+        click.echo(f"[{n}] {where}  (score {p['score']:.4f})")
+        click.echo("    " + " ".join(str(p["text"]).split())[:400])
 
 
 @click.command()

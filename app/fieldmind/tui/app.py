@@ -26,6 +26,7 @@ from fieldmind.settings import Settings
 from fieldmind.tui.commands import FieldmindCommands
 from fieldmind.tui.messages import IndexCounted, ModelInUse, SiteChecked, StartStep, SyncChanged
 from fieldmind.tui.screens.chat import ChatScreen
+from fieldmind.warm import WarmServer
 from fieldmind.welcome import welcome_for
 
 if TYPE_CHECKING:
@@ -136,6 +137,8 @@ class FieldmindApp(App[None]):
                 self.follow_server(services.server)
             self.post_message(StartStep("ready"))
             self.call_from_thread(self.start_monitor)
+            self._warm = WarmServer(self.settings.home, services.knowledge)
+            self._warm.start()  # `fieldmind search` from a shell on this home asks this app
         except Exception as exc:  # shown to the user; the app stays open
             self.failed = str(exc)
             self.post_message(StartStep(f"error: {exc}"))
@@ -174,6 +177,8 @@ class FieldmindApp(App[None]):
     def on_unmount(self) -> None:
         if getattr(self, "_monitor", None) is not None:
             self._monitor.stop()
+        if getattr(self, "_warm", None) is not None:
+            self._warm.stop()
         if self._services is not None:
             self._services.close()
 
