@@ -32,6 +32,7 @@ FORBIDDEN = {
     "fieldmind.answers": ("fieldmind.sync", "fieldmind.llm.engine", "fieldmind.cli", "fieldmind.tui", "textual"),
     "fieldmind.assistant": ("fieldmind.sync", "fieldmind.cli", "fieldmind.tui", "textual"),
     "fieldmind.sync": (
+        "fieldmind.services",  # sync takes what it writes (SyncTarget), not the composition root
         "fieldmind.answers",
         "fieldmind.assistant",
         "fieldmind.cli",

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from filelock import FileLock, Timeout
 
@@ -18,6 +18,7 @@ from fieldmind.errors import FieldmindError
 from fieldmind.knowledge import generations
 from fieldmind.knowledge.index import DocumentRecord, KnowledgeBase
 from fieldmind.pace import Pace, duration
+from fieldmind.settings import Settings
 from fieldmind.sources import DocumentSource
 from fieldmind.sync import apply, keys
 from fieldmind.sync.fetch import (
@@ -32,8 +33,16 @@ from fieldmind.sync.fetch import (
 from fieldmind.sync.metadata import MetadataError, PackEntry, SiteIndex, utcnow, verify_index
 from fieldmind.sync.state import SyncPaths, SyncState, audit, write_json
 
-if TYPE_CHECKING:
-    from fieldmind.services import Services
+
+class SyncTarget(Protocol):
+    """What a sync needs: the settings (source, trusted keys, bounds, home) and the knowledge base it writes.
+    The app's `Services` is one; sync knows nothing else of it."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def knowledge(self) -> KnowledgeBase: ...
+
 
 RETRIES = 4
 
@@ -87,11 +96,11 @@ class SyncResult:
         return f"up to date as of {stamp}" if stamp else "up to date"
 
 
-def trusted_keys(services: Services) -> dict[str, Any]:
+def trusted_keys(services: SyncTarget) -> dict[str, Any]:
     return {k.id: keys.public_from_b64(k.key) for k in services.settings.sync.trusted_keys}
 
 
-def run_sync(services: Services, source: str | None = None, progress: Progress | None = None) -> SyncResult:
+def run_sync(services: SyncTarget, source: str | None = None, progress: Progress | None = None) -> SyncResult:
     """Pull signed updates from `source` (default: the configured one) and apply them."""
     spec = source or services.settings.sync.source
     if not spec:
@@ -106,7 +115,7 @@ def run_sync(services: Services, source: str | None = None, progress: Progress |
         raise SyncError("another sync is running on this device; try again when it has finished") from None
 
 
-def _locked_sync(services: Services, spec: str, paths: SyncPaths, tell: Progress) -> SyncResult:
+def _locked_sync(services: SyncTarget, spec: str, paths: SyncPaths, tell: Progress) -> SyncResult:
     kb = services.knowledge
     result = SyncResult(source=spec)
     with kb.writing():
@@ -197,7 +206,7 @@ def _fetch_index(site: Source, trusted: dict[str, Any], result: SyncResult) -> S
         return None
 
 
-def _decide(index: SiteIndex, state: SyncState, services: Services, result: SyncResult) -> list[apply.PackChange]:
+def _decide(index: SiteIndex, state: SyncState, services: SyncTarget, result: SyncResult) -> list[apply.PackChange]:
     changes = []
     held = services.knowledge.pack_versions()
     revisions = {
