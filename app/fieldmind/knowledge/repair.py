@@ -8,15 +8,26 @@ that will not open or answer is moved aside and rebuilt.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from contextlib import AbstractContextManager
+from typing import Protocol
 
 from fieldmind.knowledge.chunking import Chunk
+from fieldmind.knowledge.embedder import Embedder
+from fieldmind.knowledge.store import Store
 
-if TYPE_CHECKING:
-    from fieldmind.knowledge.index import KnowledgeBase
+
+class Repairable(Protocol):
+    """What a repair needs of the knowledge base (`index.KnowledgeBase` is one): its store under the lock, the
+    embedder, and a way to close the store and to mark the write whole."""
+
+    @property
+    def embedder(self) -> Embedder: ...
+    def locked_store(self) -> AbstractContextManager[Store]: ...
+    def finish_write(self) -> None: ...
+    def close(self) -> None: ...
 
 
-def reconcile(kb: KnowledgeBase) -> dict[str, int]:
+def reconcile(kb: Repairable) -> dict[str, int]:
     """Make the vectors match the passages after an interrupted write; returns what was pruned and restored."""
     with kb.locked_store() as store:
         keep = store.chunk_ids()
@@ -33,7 +44,7 @@ def reconcile(kb: KnowledgeBase) -> dict[str, int]:
     return {"pruned": len(stale), "restored": len(missing)}
 
 
-def check_vectors(kb: KnowledgeBase) -> str | None:
+def check_vectors(kb: Repairable) -> str | None:
     """Detect a damaged or out-of-step vector store and rebuild it; what was done, or None when all was well."""
     with kb.locked_store() as store:  # held throughout: the store is closed and opened again inside
         try:
