@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from fieldmind.answers.terms import (
     SAYS_DEFAULT,
@@ -39,6 +39,9 @@ from fieldmind.answers.terms import (
 from fieldmind.answers.units import Span, split_units
 from fieldmind.knowledge.context import PageContext
 from fieldmind.knowledge.retrieve import Passage
+
+if TYPE_CHECKING:
+    from fieldmind.knowledge.embedder import Vectors
 
 NEIGHBOUR_CHARS = 700
 """How far around its passage a page's units are candidates (a page of a PDF is usually all of it)."""
@@ -207,7 +210,7 @@ def gather(passages: Sequence[Passage], context: Callable[[Passage], PageContext
     return sorted(seen.values(), key=lambda u: (u.passage.doc_id, u.rank, u.span.start))
 
 
-def _similarities(question_vector: Any, texts: list[str], encode: Callable[[list[str]], Any]) -> list[float]:
+def _similarities(question_vector: Vectors, texts: list[str], encode: Callable[[list[str]], Vectors]) -> list[float]:
     import numpy as np
 
     if not texts:
@@ -319,9 +322,9 @@ def rank(windows: Sequence[Window], weights: Weights) -> list[Window]:
 
 def score(
     question: str,
-    question_vector: Any,
+    question_vector: Vectors,
     units: Sequence[Unit],
-    encode: Callable[[list[str]], Any],
+    encode: Callable[[list[str]], Vectors],
     weights: Weights = WEIGHTS,
     read: Callable[[str, list[str]], list[float]] | None = None,
 ) -> list[Window]:

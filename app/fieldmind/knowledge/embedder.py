@@ -16,12 +16,19 @@ import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from fieldmind.errors import FieldmindError
 from fieldmind.locations import shipped
 from fieldmind.offline import go_offline
 from fieldmind.quiet import quiet_stderr
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+    Vectors: TypeAlias = NDArray[np.float32]
+    """Rows of unit vectors, one a text (`DIMENSION` wide); one row alone for a question."""
 
 DIMENSION = 384
 MAX_TOKENS = 256
@@ -118,7 +125,7 @@ class _OnnxBackend:
         options.inter_op_num_threads = 1
         self.session = onnxruntime.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
 
-    def encode(self, texts: list[str], batch_size: int) -> Any:
+    def encode(self, texts: list[str], batch_size: int) -> Vectors:
         """Mean pooling over real tokens, then unit length: what sentence-transformers does for this model."""
         import numpy as np
 
@@ -154,10 +161,11 @@ class _TorchBackend:
             torch.set_num_threads(threads)
         self.model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
 
-    def encode(self, texts: list[str], batch_size: int) -> Any:
-        return self.model.encode(
+    def encode(self, texts: list[str], batch_size: int) -> Vectors:
+        vectors: Vectors = self.model.encode(
             texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False, convert_to_numpy=True
         )
+        return vectors
 
 
 class Embedder:
@@ -210,15 +218,16 @@ class Embedder:
                         raise
             self._impl, self.active = _TorchBackend(self.model_dir or bundled_model_dir(), self.threads), "torch"
 
-    def encode(self, texts: Sequence[str]) -> Any:
+    def encode(self, texts: Sequence[str]) -> Vectors:
         """A float32 array of shape (len(texts), 384), rows of unit length."""
         import numpy as np
 
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         self.load()
-        vectors = self._impl.encode(list(texts), self.batch_size)
-        return np.asarray(vectors, dtype=np.float32)
+        vectors: Vectors = np.asarray(self._impl.encode(list(texts), self.batch_size), dtype=np.float32)
+        return vectors
 
-    def encode_one(self, text: str) -> Any:
-        return self.encode([text])[0]
+    def encode_one(self, text: str) -> Vectors:
+        row: Vectors = self.encode([text])[0]
+        return row

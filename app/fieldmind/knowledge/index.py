@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fieldmind.errors import FieldmindError
 from fieldmind.knowledge.chunking import Chunk
@@ -33,6 +33,9 @@ from fieldmind.knowledge.revisions import DocumentMeta
 from fieldmind.knowledge.site import REFRESH_SECONDS, Site, SiteSink, is_site, refresh_copy
 from fieldmind.knowledge.store import DocumentRecord
 from fieldmind.settings import KnowledgeSettings
+
+if TYPE_CHECKING:
+    from fieldmind.knowledge.embedder import Vectors
 
 __all__ = ["LOCAL", "DocumentRecord", "IngestProgress", "IngestReport", "KnowledgeBase"]
 
@@ -160,7 +163,7 @@ class KnowledgeBase(KnowledgeReader):
         self,
         record: DocumentRecord,
         chunks: list[Chunk],
-        vectors: Any,
+        vectors: Vectors,
         pages: list[tuple[int | None, str | None, str]] | None = None,
         ocr: list[tuple[int, float, str]] | None = None,
     ) -> None:

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from fieldmind.citations import printable
 from fieldmind.errors import FieldmindError, InputError, StoreError
@@ -31,6 +31,9 @@ from fieldmind.knowledge.store import DocumentRecord, document_id
 from fieldmind.pace import Pace
 from fieldmind.settings import KnowledgeSettings
 from fieldmind.sources import LOCAL_LABEL
+
+if TYPE_CHECKING:
+    from fieldmind.knowledge.embedder import Vectors
 
 LOCAL = LOCAL_LABEL
 EMBED_BATCH = 512
@@ -200,7 +203,7 @@ class DocumentSink(Protocol):
         self,
         record: DocumentRecord,
         chunks: list[Chunk],
-        vectors: Any,
+        vectors: Vectors,
         pages: list[tuple[int | None, str | None, str]] | None = None,
         ocr: list[tuple[int, float, str]] | None = None,
     ) -> None: ...
@@ -336,7 +339,7 @@ class IngestBatch:
         pending, self.pending = self.pending, []
         if not pending:
             return
-        vectors: Any = self._embed([c.embedding_text() for p in pending for c in p.chunks], pending[-1].path)
+        vectors = self._embed([c.embedding_text() for p in pending for c in p.chunks], pending[-1].path)
         offset = 0
         for prepared in pending:
             count = len(prepared.chunks)
@@ -367,7 +370,7 @@ class IngestBatch:
                 self.report.added += 1
             self._tell(prepared.path, "updated" if prepared.existed else "added")
 
-    def _embed(self, texts: list[str], path: Path) -> Any:
+    def _embed(self, texts: list[str], path: Path) -> Vectors:
         """All at once, or EMBED_BATCH at a time with the time left when there are more (a long manual)."""
         if len(texts) <= EMBED_BATCH or self.progress is None:
             return self.embedder.encode(texts)

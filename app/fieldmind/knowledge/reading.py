@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fieldmind.knowledge import generations
 from fieldmind.knowledge.context import PageContext, page_context
@@ -22,6 +22,9 @@ from fieldmind.knowledge.revisions import Scope
 from fieldmind.knowledge.store import DocumentRecord, Store
 from fieldmind.knowledge.vectors import forget_clients, single_threaded_numpy
 from fieldmind.settings import KnowledgeSettings
+
+if TYPE_CHECKING:
+    from fieldmind.knowledge.embedder import Vectors
 
 
 class KnowledgeReader:
@@ -41,7 +44,7 @@ class KnowledgeReader:
         self.settings = settings or KnowledgeSettings()
         self.embedder = embedder or Embedder()
         self._open: Store | None = None
-        self._last_question: tuple[str, Any] | None = None
+        self._last_question: tuple[str, Vectors] | None = None
         self._allowed_cache: dict[tuple[Any, ...], tuple[tuple[Any, ...], Allowed | None]] = {}
         self._lock = threading.RLock()
         """One connection serves all threads (TUI workers, folder watchers): one operation at a time."""
@@ -166,7 +169,7 @@ class KnowledgeReader:
         with self._lock:
             return [t for t in terms if self._store().match_count('"' + t.replace('"', "") + '"', 1) == 0]
 
-    def question_vector(self, question: str) -> Any:
+    def question_vector(self, question: str) -> Vectors:
         """The question's vector, embedded once: search and the answer's chooser both need it."""
         cached = self._last_question
         if cached is not None and cached[0] == question:
@@ -175,7 +178,7 @@ class KnowledgeReader:
         self._last_question = (question, vector)
         return vector
 
-    def encode(self, texts: list[str]) -> Any:
+    def encode(self, texts: list[str]) -> Vectors:
         """Unit vectors for texts (the embedder the index was built with)."""
         return self.embedder.encode(texts)
 

@@ -51,7 +51,9 @@ def check_vectors(kb: Repairable) -> str | None:
             vectors = store.vectors
             count = vectors.count()
             if count:
-                vectors.query([0.0] * kb.embedder.dimension, 1)
+                import numpy as np
+
+                vectors.query(np.zeros(kb.embedder.dimension, dtype=np.float32), 1)
             if count == store.counts()["chunks"]:
                 return None
             repaired = reconcile(kb)

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fieldmind.citations import cited_json
 from fieldmind.knowledge.store import Store, StoredChunk
 from fieldmind.text import NUMBERS, content_terms, identifier_phrases
+
+if TYPE_CHECKING:
+    from fieldmind.knowledge.embedder import Vectors
 
 CANDIDATES = 40
 RARE_FRACTION = 0.02
@@ -117,7 +120,7 @@ class Allowed:
     chunk_ids: frozenset[int]
     total: int
     ids: list[int]
-    matrix: Any = None
+    matrix: Vectors | None = None
     _rows: dict[int, int] = field(default_factory=dict)
 
     @property
@@ -134,7 +137,7 @@ class Allowed:
             allowed.matrix = np.asarray(store.vectors.vectors(ids), dtype=np.float32)
         return allowed
 
-    def similarities(self, store: Store, ids: list[int], query_vector: Any) -> dict[int, float]:
+    def similarities(self, store: Store, ids: list[int], query_vector: Vectors) -> dict[int, float]:
         """Exact similarities of some admitted passages: from the vectors in memory when held (a Chroma
         lookup by id cost more than the rest of a filtered search), else from the store."""
         import numpy as np
@@ -149,7 +152,7 @@ class Allowed:
         scores = self.matrix[[row for _, row in rows]] @ np.asarray(query_vector, dtype=np.float32)
         return {cid: float(score) for (cid, _), score in zip(rows, scores, strict=True)}
 
-    def dense(self, store: Store, query_vector: Any, n: int) -> list[tuple[int, float]]:
+    def dense(self, store: Store, query_vector: Vectors, n: int) -> list[tuple[int, float]]:
         """The `n` admitted passages most similar to the question, best first."""
         import numpy as np
 
@@ -165,7 +168,7 @@ class Allowed:
 
 
 def hybrid_search(
-    store: Store, query_vector: Any, question: str, k: int, allowed: Allowed | None = None
+    store: Store, query_vector: Vectors, question: str, k: int, allowed: Allowed | None = None
 ) -> list[Passage]:
     """The `k` best passages for a question: dense similarity plus keyword evidence, duplicates collapsed.
 

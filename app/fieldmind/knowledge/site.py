@@ -18,15 +18,20 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from fieldmind.errors import FieldmindError, StoreError
 from fieldmind.knowledge.chunking import Chunk
-from fieldmind.knowledge.store import DocumentRecord
+from fieldmind.knowledge.ingest import DocumentSink
+from fieldmind.knowledge.revisions import DocumentMeta
+from fieldmind.knowledge.store import DocumentRecord, Store
 from fieldmind.sources import DocumentSource
+
+if TYPE_CHECKING:
+    from fieldmind.knowledge.embedder import Vectors
 
 PASSAGES = "fieldmind-site-passages"
 DOCUMENTS = "fieldmind-site-documents"
@@ -70,7 +75,7 @@ class SiteDocument:
 
     record: DocumentRecord
     chunks: list[Chunk]
-    vectors: Any
+    vectors: Vectors
     pages: list[tuple[int | None, str | None, str]]
     ocr: list[tuple[int, float, str]]
 
@@ -248,33 +253,42 @@ def is_site(record: DocumentRecord) -> bool:
     return DocumentSource.parse(record.source).is_site
 
 
+class SiteCopy(DocumentSink, Protocol):
+    """The knowledge base that keeps this terminal's copy of the site (`index.KnowledgeBase` is one)."""
+
+    def documents(self) -> list[DocumentRecord]: ...
+    def locked_store(self) -> AbstractContextManager[Store]: ...
+    def write_lock(self) -> Any: ...
+    def forget_filters(self) -> None: ...
+    def finish_write(self) -> None: ...
+
+
 class SiteSink:
     """Where `ingest --site` puts a document: the site's store, then this terminal's copy."""
 
-    def __init__(self, kb: Any, site: Site) -> None:
+    def __init__(self, kb: DocumentSink, site: Site) -> None:
         self.kb = kb
         self.site = site
 
     def document(self, doc_id: str) -> DocumentRecord | None:
-        record: DocumentRecord | None = self.kb.document(doc_id)
-        return record
+        return self.kb.document(doc_id)
 
     def store_document(
         self,
         record: DocumentRecord,
         chunks: list[Chunk],
-        vectors: Any,
+        vectors: Vectors,
         pages: list[tuple[int | None, str | None, str]] | None = None,
         ocr: list[tuple[int, float, str]] | None = None,
     ) -> None:
         self.site.put(SiteDocument(record, list(chunks), vectors, list(pages or []), list(ocr or [])))
         self.kb.store_document(record, chunks, vectors, pages, ocr)
 
-    def set_meta(self, doc_id: str, meta: Any) -> None:
+    def set_meta(self, doc_id: str, meta: DocumentMeta) -> None:
         self.kb.set_meta(doc_id, meta)
 
 
-def mirror(kb: Any, site: Site) -> int:
+def mirror(kb: SiteCopy, site: Site) -> int:
     """Copy into `kb` the site documents it lacks or holds an older version of, and drop the ones the site
     no longer has; returns how many changed. Raises SiteOfflineError when the server does not answer."""
     listing = site.listing()
@@ -295,7 +309,7 @@ def mirror(kb: Any, site: Site) -> int:
     return changed
 
 
-def refresh_copy(kb: Any, site: Site, previous: str) -> str:
+def refresh_copy(kb: SiteCopy, site: Site, previous: str) -> str:
     """Refresh `kb`'s copy of the site (see `mirror`) unless this terminal is writing; the new site state."""
     from filelock import Timeout
 

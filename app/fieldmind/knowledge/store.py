@@ -11,7 +11,7 @@ import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fieldmind.errors import StoreError
 from fieldmind.knowledge.chunking import Chunk
@@ -20,6 +20,9 @@ from fieldmind.knowledge.revisions import DocumentMeta, Scope
 from fieldmind.knowledge.schema import MIGRATIONS
 from fieldmind.knowledge.vectors import VectorStore
 from fieldmind.migrations import migrate
+
+if TYPE_CHECKING:
+    from fieldmind.knowledge.embedder import Vectors
 
 __all__ = ["MIGRATIONS", "DocumentRecord", "Store", "StoredChunk", "document_id"]
 
@@ -85,7 +88,7 @@ class Store:
         self,
         record: DocumentRecord,
         chunks: Sequence[Chunk],
-        vectors: Any,
+        vectors: Vectors,
         pages: Sequence[tuple[int | None, str | None, str]] = (),
         ocr: Sequence[tuple[int, float, str]] = (),
     ) -> None:

@@ -10,9 +10,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fieldmind.errors import StoreError
+
+if TYPE_CHECKING:
+    from fieldmind.knowledge.embedder import Vectors
 
 COLLECTION = "chunks"
 
@@ -68,7 +71,7 @@ class VectorStore:
         except Exception as exc:
             raise StoreError(f"{path}: cannot open the vector store ({exc})") from exc
 
-    def upsert(self, ids: Sequence[int], vectors: Any) -> None:
+    def upsert(self, ids: Sequence[int], vectors: Vectors) -> None:
         for start in range(0, len(ids), self._batch):
             self._collection.upsert(
                 ids=[str(i) for i in ids[start : start + self._batch]],
@@ -79,7 +82,7 @@ class VectorStore:
         for start in range(0, len(ids), self._batch):
             self._collection.delete(ids=[str(i) for i in ids[start : start + self._batch]])
 
-    def query(self, vector: Any, n: int) -> list[tuple[int, float]]:
+    def query(self, vector: Vectors, n: int) -> list[tuple[int, float]]:
         """(chunk id, cosine similarity), best first; `n` must not exceed the number of vectors."""
         if n <= 0:
             return []
@@ -92,7 +95,7 @@ class VectorStore:
             ) from exc
         return [(int(i), 1.0 - float(d)) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)]
 
-    def similarities(self, ids: Sequence[int], vector: Any) -> dict[int, float]:
+    def similarities(self, ids: Sequence[int], vector: Vectors) -> dict[int, float]:
         """Exact cosine similarity of the query to each stored vector in `ids` (those that exist)."""
         import numpy as np
 
@@ -105,7 +108,7 @@ class VectorStore:
         scores = matrix @ np.asarray(vector, dtype=np.float32)
         return {int(i): float(s) for i, s in zip(got["ids"], scores, strict=True)}
 
-    def vectors(self, ids: Sequence[int]) -> Any:
+    def vectors(self, ids: Sequence[int]) -> Vectors:
         """The stored vectors of `ids`, in that order (for copying them into a new generation)."""
         import numpy as np
 
