@@ -13,7 +13,7 @@ import gc
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from fieldmind.answers import choose, short, terms
 from fieldmind.answers.check import faithful
@@ -24,6 +24,9 @@ from fieldmind.knowledge.retrieve import Passage
 from fieldmind.knowledge.revisions import Scope
 from fieldmind.llm.fallback import EngineSwitchedError
 from fieldmind.llm.prompts import Prompt
+
+if TYPE_CHECKING:
+    from fieldmind.knowledge.embedder import Vectors
 
 NOT_FOUND_ANSWER = "Not found in your documents."
 SHORT_ANSWER_TOKENS = 48
@@ -37,8 +40,8 @@ class Knowledge(Protocol):
     ) -> list[Passage]: ...
     def context(self, passage: Passage) -> PageContext: ...
     def next_page(self, passage: Passage) -> str | None: ...
-    def encode(self, texts: list[str]) -> Any: ...
-    def question_vector(self, question: str) -> Any: ...
+    def encode(self, texts: list[str]) -> Vectors: ...
+    def question_vector(self, question: str) -> Vectors: ...
     def absent_terms(self, terms: list[str]) -> list[str]: ...
 
 

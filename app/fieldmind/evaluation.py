@@ -13,9 +13,13 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fieldmind.errors import FieldmindError
+
+if TYPE_CHECKING:
+    from fieldmind.assistant import Answer
+    from fieldmind.knowledge.retrieve import Passage
 
 _WS = re.compile(r"\s+")
 
@@ -161,8 +165,8 @@ class EvalReport:
         return data
 
 
-Search = Callable[[str, int], list[Any]]
-Ask = Callable[[str], Any]
+Search = Callable[[str, int], list[Passage]]
+Ask = Callable[[str], Answer]
 
 
 def evaluate(
@@ -188,7 +192,7 @@ def evaluate(
             row["rank"] = rank
         if ask is not None:
             answer = ask(item.question)
-            shown = answer.shown() if hasattr(answer, "shown") else answer.text
+            shown = answer.shown()
             result = outcome(item, answer.found, shown)
             right = result in (OUTCOMES[0], OUTCOMES[3])
             report.answers["overall"].append(right)
@@ -197,8 +201,8 @@ def evaluate(
                 counts = report.confusion.setdefault(kind, dict.fromkeys(OUTCOMES, 0))
                 counts[result] += 1
             row |= {"right": right, "outcome": result, "found": answer.found, "answer": shown}
-            if answer.found and getattr(answer, "quote", None) is not None:
-                said = short_answer_outcome(item, answer.quote.shown(), getattr(answer, "short_answer", None))
+            if answer.found and answer.quote is not None:
+                said = short_answer_outcome(item, answer.quote.shown(), answer.short_answer)
                 report.short_answers = report.short_answers or dict.fromkeys(SHORT_ANSWERS, 0)
                 report.short_answers[said] += 1
                 row["short_answer"] = said

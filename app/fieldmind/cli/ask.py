@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -19,6 +19,10 @@ from fieldmind.cli.common import (
     services_for,
 )
 from fieldmind.files import Progress
+
+if TYPE_CHECKING:
+    from fieldmind.answers.quote import Quote
+    from fieldmind.assistant import Answer
 
 
 def _assembly_progress() -> Progress:
@@ -130,12 +134,12 @@ def ask(
         info(f"(quote in {t['quote_ms']} ms; no short answer)")
 
 
-def _tags(answer: Any, quote: Any) -> str:
+def _tags(answer: Answer, quote: Quote) -> str:
     tags: dict[str, str] = next((p.tags for p in answer.passages if p.doc_id == quote.doc_id), {})
     return " ".join(f"{k}={v}" for k, v in sorted(tags.items())) or "none"
 
 
-def scanned(quote: Any) -> str:
+def scanned(quote: Quote) -> str:
     """Said after a quote's place when its page was a scan: its words are the recogniser's reading."""
     return f" (read by OCR, {quote.ocr:.0%} sure)" if quote.ocr is not None else ""
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fieldmind.errors import FieldmindError
 from fieldmind.knowledge.chunking import Chunk
@@ -35,6 +35,8 @@ from fieldmind.knowledge.store import DocumentRecord
 from fieldmind.settings import KnowledgeSettings
 
 if TYPE_CHECKING:
+    from filelock import BaseFileLock
+
     from fieldmind.knowledge.embedder import Vectors
 
 __all__ = ["LOCAL", "DocumentRecord", "IngestProgress", "IngestReport", "KnowledgeBase"]
@@ -81,7 +83,7 @@ class KnowledgeBase(KnowledgeReader):
             self._writing_marker().unlink(missing_ok=True)
 
     # -- writing ------------------------------------------------------------------------------------------
-    def write_lock(self) -> Any:
+    def write_lock(self) -> BaseFileLock:
         """Held while writing: an ingest and a sync never write the index at the same time."""
         from filelock import FileLock
 

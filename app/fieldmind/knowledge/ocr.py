@@ -18,11 +18,14 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fieldmind.errors import InputError
 from fieldmind.files import write_atomic
 from fieldmind.locations import shipped
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
 
 DPI = 200
 """Render resolution: Tesseract's error rate rose below 150 dpi on 9-10 pt manual text, and time with area."""
@@ -116,7 +119,7 @@ class Recogniser:
     def _cache_path(self, key: str) -> Path | None:
         return self.cache_dir / f"{key}.json" if self.cache_dir is not None else None
 
-    def recognise(self, image: Any, key: str | None = None) -> OcrPage:
+    def recognise(self, image: Image, key: str | None = None) -> OcrPage:
         """Recognise a PIL image; with a `key` (file hash and page) the result is kept for next time."""
         if key is not None and (hit := self.cached(key)) is not None:
             return hit
@@ -133,7 +136,7 @@ class Recogniser:
         return page
 
 
-def run_tesseract(command: str, image: Any, language: str) -> dict[str, list[Any]]:
+def run_tesseract(command: str, image: Image, language: str) -> dict[str, list[Any]]:
     """Tesseract's word table (TSV) for a picture, as columns.
 
     Run with one OpenMP thread: measured here, its default OpenMP threads made a page take 11.7 s instead of

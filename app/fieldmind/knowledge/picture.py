@@ -12,10 +12,13 @@ import json
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fieldmind.errors import InputError
 from fieldmind.knowledge.ocr import render_scale
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
 
 Box = tuple[float, float, float, float]
 """Left, top, right, bottom as fractions of the page's width and height."""
@@ -26,7 +29,7 @@ MARK_EDGE = (220, 30, 30, 255)
 
 @dataclass
 class PagePicture:
-    image: Any
+    image: Image
     """A PIL image (RGB)."""
     page: int
     pages: int
@@ -159,7 +162,7 @@ def word_boxes(words: list[list[Any]], quote: str) -> list[Box]:
     return [(float(w[1]), float(w[2]), float(w[3]), float(w[4])) for w in words[best_start:end]]
 
 
-def mark(image: Any, boxes: list[Box]) -> Any:
+def mark(image: Image, boxes: list[Box]) -> Image:
     """Highlight boxes: a translucent yellow fill (still visible when the picture is shrunk to terminal
     cells) and a red edge, a little larger than the words."""
     if not boxes:

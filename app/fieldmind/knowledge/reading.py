@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fieldmind.knowledge import generations
 from fieldmind.knowledge.context import PageContext, page_context
@@ -45,7 +45,7 @@ class KnowledgeReader:
         self.embedder = embedder or Embedder()
         self._open: Store | None = None
         self._last_question: tuple[str, Vectors] | None = None
-        self._allowed_cache: dict[tuple[Any, ...], tuple[tuple[Any, ...], Allowed | None]] = {}
+        self._allowed_cache: dict[tuple[object, ...], tuple[tuple[object, ...], Allowed | None]] = {}
         self._lock = threading.RLock()
         """One connection serves all threads (TUI workers, folder watchers): one operation at a time."""
 

@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual.widget import Widget
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
 
 
 def prepare_terminal() -> None:
@@ -15,7 +18,7 @@ def prepare_terminal() -> None:
         import textual_image.widget  # noqa: F401
 
 
-def picture_widget(image: Any, id: str | None = None) -> Widget:
+def picture_widget(image: Image, id: str | None = None) -> Widget:
     """The widget that draws `image` (a PIL image) best in this terminal."""
     from textual_image.renderable import Image as Detected
     from textual_image.renderable.sixel import Image as SixelRenderable
@@ -38,7 +41,7 @@ def in_half_blocks() -> bool:
     return Detected not in (SixelRenderable, TGPRenderable)
 
 
-def picture_rows(image: Any, cells: int) -> int:
+def picture_rows(image: Image, cells: int) -> int:
     """Rows that show `image` `cells` wide with its proportions (a cell is about twice as tall as wide).
 
     Given explicitly: textual-image's automatic height came out as 0 rows for a picture mounted after the

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from textual.widgets import Static
 
 from fieldmind.tui.access import fieldmind_app
@@ -31,7 +29,7 @@ class StatusBar(Static):
             self.watch(self.app, name, self._refresh_text, init=False)
         self._refresh_text()
 
-    def _refresh_text(self, _value: Any = None) -> None:
+    def _refresh_text(self, _value: object = None) -> None:
         app = fieldmind_app(self)
         network = "● offline" if app.sync_state in ("offline", "idle", "") else f"◆ {app.sync_state}"
         done, total = app.sync_progress
