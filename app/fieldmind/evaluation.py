@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from fieldmind.errors import FieldmindError
 
@@ -165,8 +165,8 @@ class EvalReport:
         return data
 
 
-Search = Callable[[str, int], list[Passage]]
-Ask = Callable[[str], Answer]
+Search: TypeAlias = "Callable[[str, int], list[Passage]]"
+Ask: TypeAlias = "Callable[[str], Answer]"
 
 
 def evaluate(

@@ -139,33 +139,10 @@ class Services:
         return report
 
     def check_index(self) -> str | None:
-        """At start: repair the index if a write was interrupted or the vector store is damaged.
+        """At start: repair the index if a write was interrupted or the vector store is damaged (repair.py)."""
+        from fieldmind.knowledge.repair import repair_at_start
 
-        Repairs write, so they run under the index's write lock, and only when no other process holds it: a
-        `.writing` marker seen while another Fieldmind ingests or syncs is that process at work, not a crash
-        (reconciling under it once left 804 passages with 800 vectors).
-        """
-        from filelock import Timeout
-
-        if self.knowledge.is_empty():
-            return None
-        try:
-            with self.knowledge.write_lock().acquire(timeout=0):
-                return self._repair()
-        except Timeout:
-            return None  # another process is writing; it finishes its write, or the next start repairs it
-
-    def _repair(self) -> str | None:
-        notes = []
-        if self.knowledge.interrupted():
-            repaired = self.knowledge.reconcile()
-            notes.append(
-                f"finished an interrupted write ({repaired['pruned']} pruned, {repaired['restored']} restored)"
-            )
-        problem = self.knowledge.check_vectors()
-        if problem:
-            notes.append(problem)
-        return "; ".join(notes) or None
+        return repair_at_start(self.knowledge)
 
     def document_file(self, record: DocumentRecord) -> Path:
         """The file a document was read from, as it was read: a local file if unchanged since, else the copy

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import time
 from contextlib import AbstractContextManager
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from fieldmind.knowledge.chunking import Chunk
 from fieldmind.knowledge.embedder import Embedder
 from fieldmind.knowledge.store import Store
+
+if TYPE_CHECKING:
+    from filelock import BaseFileLock
 
 
 class Repairable(Protocol):
@@ -25,6 +28,36 @@ class Repairable(Protocol):
     def locked_store(self) -> AbstractContextManager[Store]: ...
     def finish_write(self) -> None: ...
     def close(self) -> None: ...
+    def is_empty(self) -> bool: ...
+    def interrupted(self) -> bool: ...
+    def write_lock(self) -> BaseFileLock: ...
+
+
+def repair_at_start(kb: Repairable) -> str | None:
+    """At start: finish an interrupted write and rebuild a damaged vector store; what was done, or None.
+
+    Repairs write, so they run under the index's write lock, and only when no other process holds it: a
+    `.writing` marker seen while another Fieldmind ingests or syncs is that process at work, not a crash
+    (reconciling under it once left 804 passages with 800 vectors).
+    """
+    from filelock import Timeout
+
+    if kb.is_empty():
+        return None
+    try:
+        with kb.write_lock().acquire(timeout=0):
+            notes = []
+            if kb.interrupted():
+                repaired = reconcile(kb)
+                notes.append(
+                    f"finished an interrupted write ({repaired['pruned']} pruned, {repaired['restored']} restored)"
+                )
+            problem = check_vectors(kb)
+            if problem:
+                notes.append(problem)
+            return "; ".join(notes) or None
+    except Timeout:
+        return None  # another process is writing; it finishes its write, or the next start repairs it
 
 
 def reconcile(kb: Repairable) -> dict[str, int]:
