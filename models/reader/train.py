@@ -8,7 +8,8 @@ the question and a stretch together — the stretch under its section's path, as
 gives it — and a new one-logit head says whether the stretch answers. Trained with sentence-transformers'
 `CrossEncoderTrainer` and binary cross-entropy over every stretch Fieldmind weighed for each question (the
 training set's labels: 1 holds the line the question was written for, 0 the lines beside it, its heading,
-other retrieved pages). The documents are split, not the questions: a tenth of them (by a hash of the name)
+other retrieved pages); or, with `--loss residual`, every stretch of a question together on top of today's score
+(see RESIDUAL_SCALE). The documents are split, not the questions: a tenth of them (by a hash of the name)
 are the development set the figures below are measured on. Checkpoints every `--save-steps`: a killed run
 resumes (`--resume`). Exported with torch.onnx, checked against torch, then ONNX Runtime's dynamic int8
 quantisation of every MatMul and the embedding tables (Gather): 87 MB → ~23 MB.
@@ -102,10 +103,11 @@ def auc(scores: list[float], labels: list[int]) -> float | None:
     return (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
 
 
-def measure(rows: list[dict[str, Any]], predict: Any) -> dict[str, Any]:
+def measure(rows: list[dict[str, Any]], predict: Any, residual: float | None = None) -> dict[str, Any]:
     """On the development questions: does the best stretch (by the reader, and by today's score) hold the line,
-    and how well does the best stretch's reader score tell answerable-and-held from the rest (ROC AUC)."""
-    top_reader = top_today = answerable = 0
+    and how well does the best stretch's reader score tell answerable-and-held from the rest (ROC AUC). A residual
+    reader is also measured as the app would use it: today's score + `residual` × its logit."""
+    top_reader = top_today = top_both = answerable = 0
     best_scores: list[float] = []
     best_right: list[int] = []
     for row in rows:
@@ -113,11 +115,13 @@ def measure(rows: list[dict[str, Any]], predict: Any) -> dict[str, Any]:
         scores = predict([(row["question"], c["text"]) for c in candidates])
         best = max(range(len(candidates)), key=lambda i: scores[i])
         today = max(range(len(candidates)), key=lambda i: candidates[i]["score"])
+        both = max(range(len(candidates)), key=lambda i: candidates[i]["score"] + (residual or 0.0) * scores[i])
         right = int(candidates[best]["label"] == 1)
         if row["kind"] != "unanswerable":
             answerable += 1
             top_reader += right
             top_today += candidates[today]["label"] == 1
+            top_both += candidates[both]["label"] == 1
         best_scores.append(float(scores[best]))
         best_right.append(right)
     return {
@@ -125,6 +129,7 @@ def measure(rows: list[dict[str, Any]], predict: Any) -> dict[str, Any]:
         "answerable": answerable,
         "best_holds_line_reader": round(top_reader / max(answerable, 1), 3),
         "best_holds_line_today": round(top_today / max(answerable, 1), 3),
+        "best_holds_line_today_plus_reader": round(top_both / max(answerable, 1), 3) if residual else None,
         "best_score_auc": round(auc(best_scores, best_right) or 0.0, 3),
     }
 
@@ -192,6 +197,73 @@ def export(model: Any, tokenizer_dir: Path, out: Path, work: Path) -> dict[str, 
     }
 
 
+RESIDUAL_SCALE = 0.2
+"""With `--loss residual` the reader learns what today's score misses: a stretch's logit in training is
+today's score / RESIDUAL_SCALE + the reader's, so in the app it is today's score + RESIDUAL_SCALE × the reader's
+(`choose.Weights.reader`). Its head starts at zero: training starts from today's ranking, and little data can only
+move it where the data agree."""
+
+
+def residual_training(model: Any, rows: list[dict[str, Any]], args: argparse.Namespace) -> int:
+    """Listwise: each question's stretches together, the chance mass on those that hold the line maximised (the
+    stretches' own scores from today as a fixed prior). Checkpoints to `--work`; `--resume` goes on from one."""
+    import torch
+
+    network, tokenizer = model.model, model.tokenizer
+    head = network.classifier
+    torch.nn.init.zeros_(head.weight)
+    torch.nn.init.zeros_(head.bias)
+    lists = [r for r in rows if any(c["label"] for c in r["candidates"]) and len(r["candidates"]) > 1]
+    random.Random(SEED).shuffle(lists)
+    steps_per_epoch = max(1, len(lists) // args.batch)
+    total = int(steps_per_epoch * args.epochs) if args.max_steps < 0 else args.max_steps
+    optimiser = torch.optim.AdamW(network.parameters(), lr=args.learning_rate, weight_decay=0.01)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda step: min(1.0, (step + 1) / max(1, total // 10)) * max(0.0, 1 - step / max(1, total))
+    )
+    args.work.mkdir(parents=True, exist_ok=True)
+    checkpoint, step = args.work / "residual-checkpoint.pt", 0
+    if args.resume and checkpoint.exists():
+        saved = torch.load(checkpoint, weights_only=False)
+        network.load_state_dict(saved["model"])
+        optimiser.load_state_dict(saved["optimiser"])
+        schedule.load_state_dict(saved["schedule"])
+        step = saved["step"]
+    network.train()
+    started = time.perf_counter()
+    while step < total:
+        batch = [lists[(step * args.batch + n) % len(lists)] for n in range(args.batch)]
+        optimiser.zero_grad()
+        for row in batch:
+            candidates = row["candidates"]
+            encoded = tokenizer(
+                [row["question"]] * len(candidates),
+                [c["text"] for c in candidates],
+                padding=True,
+                truncation=True,
+                max_length=MAX_TOKENS,
+                return_tensors="pt",
+            )
+            read = network(**encoded).logits.squeeze(-1)
+            prior = torch.tensor([c["score"] / RESIDUAL_SCALE for c in candidates])
+            logits = prior + read
+            held = torch.tensor([bool(c["label"]) for c in candidates])
+            loss = -(torch.logsumexp(logits[held], 0) - torch.logsumexp(logits, 0)) / len(batch)
+            loss.backward()
+        torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
+        optimiser.step()
+        schedule.step()
+        step += 1
+        if step % 20 == 0:
+            rate = (time.perf_counter() - started) / step
+            print(f"step {step}/{total}, {rate:.1f} s a step", file=sys.stderr, flush=True)
+        if step % args.save_steps == 0 or step == total:
+            state = {"model": network.state_dict(), "optimiser": optimiser.state_dict()}
+            torch.save(state | {"schedule": schedule.state_dict(), "step": step}, checkpoint)
+    network.eval()
+    return step
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--training-set", type=Path, default=HERE / "training-set.jsonl")
@@ -204,9 +276,10 @@ def main() -> None:
     parser.add_argument("--negatives", type=int, default=NEGATIVES, help="per question, hardest first")
     parser.add_argument(
         "--loss",
-        choices=("bce", "ranking"),
+        choices=("bce", "ranking", "residual"),
         default="bce",
-        help="bce: each stretch alone; ranking: the stretch that holds the line against the question's others",
+        help="bce: each stretch alone; ranking: the stretch that holds the line against the question's others; "
+        "residual: each question's stretches together, on top of today's scores (batch counts questions)",
     )
     parser.add_argument("--max-steps", type=int, default=-1)
     parser.add_argument("--save-steps", type=int, default=200)
@@ -231,6 +304,7 @@ def main() -> None:
     train_rows = [r for r in rows if not dev_document(r["doc"])]
     dev_rows = [r for r in rows if dev_document(r["doc"])] or rows[-max(1, len(rows) // 10) :]
     made = tuples(train_rows, args.negatives) if args.loss == "ranking" else pairs(train_rows, args.negatives)
+    # (residual training reads every stretch of each question itself; `made` then only counts the pairs)
     train = Dataset.from_dict(made).shuffle(seed=SEED)
     base = bundled_model_dir()
     model = CrossEncoder(str(base), num_labels=1, max_length=MAX_TOKENS, device="cpu")
@@ -256,10 +330,13 @@ def main() -> None:
         loss: Any = MultipleNegativesRankingLoss(model, num_negatives=4)
     else:
         loss = BinaryCrossEntropyLoss(model)
-    trainer = CrossEncoderTrainer(model=model, args=training, train_dataset=train, loss=loss)
     started = time.perf_counter()
-    resume = args.resume and any(args.work.glob("checkpoint-*"))
-    trainer.train(resume_from_checkpoint=True if resume else None)
+    if args.loss == "residual":
+        residual_training(model, train_rows, args)
+    else:
+        trainer = CrossEncoderTrainer(model=model, args=training, train_dataset=train, loss=loss)
+        resume = args.resume and any(args.work.glob("checkpoint-*"))
+        trainer.train(resume_from_checkpoint=True if resume else None)
     train_s = time.perf_counter() - started
 
     def predict(batch: list[tuple[str, str]]) -> list[float]:
@@ -277,7 +354,7 @@ def main() -> None:
         "learning_rate": args.learning_rate,
         "max_tokens": MAX_TOKENS,
         "train_s": round(train_s, 1),
-        "dev": measure(dev_rows, predict),
+        "dev": measure(dev_rows, predict, RESIDUAL_SCALE if args.loss == "residual" else None),
     }
     report["export"] = export(model, base, args.out, args.work)
     (args.out / "training-report.json").write_text(json.dumps(report, indent=1) + "\n")
