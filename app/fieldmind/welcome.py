@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING
 
 from fieldmind.locations import shipped
@@ -38,6 +39,7 @@ class Welcome:
         return f"{self.documents} {plural} loaded ({self.passages} passages): {names}"
 
 
+@cache
 def shipped_examples() -> dict[str, list[str]]:
     """Example questions by document file name, as shipped with the app (empty when the file is missing)."""
     path = shipped(EXAMPLES)

@@ -18,6 +18,7 @@ from typing import Any
 
 from fieldmind.answers.choose import WEIGHTS, Unit, Weights, Window
 from fieldmind.answers.rendered import is_markdown, rendered_markdown
+from fieldmind.answers.terms import asks_for_number, holds_value
 from fieldmind.answers.units import split_units, starts_block
 from fieldmind.citations import cited_json, place
 from fieldmind.knowledge.retrieve import Passage
@@ -251,8 +252,6 @@ def select(
 def lost_by_ocr(quote: Quote, question: str) -> bool:
     """A scanned page's quote with no number for a question that asks for one: OCR read the table's first
     column and lost the cells beside it, so the line cannot be the answer (it is shown as the closest lines)."""
-    from fieldmind.answers.terms import asks_for_number, holds_value
-
     return quote.ocr is not None and asks_for_number(question) and not holds_value(quote.shown())
 
 

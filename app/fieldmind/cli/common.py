@@ -75,14 +75,19 @@ def make_scope(pairs: tuple[str, ...]) -> Scope | None:
         raise click.UsageError(str(exc)) from None
 
 
+def command_home(home: str | None) -> str | None:
+    """This command's home: its own --home, else the group's (None: the default)."""
+    root = click.get_current_context().find_root()
+    return home or (root.params.get("home") if root else None)
+
+
 def services_for(home: str | None, engine_url: str | None = None) -> Services:
     """Services for this command's home (its own --home, else the group's) and inference server, if any."""
     from fieldmind.services import Services, apply_network_policy
     from fieldmind.settings import load_settings
 
     ctx = click.get_current_context()
-    home = home or (ctx.find_root().params.get("home") if ctx.find_root() else None)
-    settings = load_settings(home, **engine_overrides(engine_url))
+    settings = load_settings(command_home(home), **engine_overrides(engine_url))
     apply_network_policy(settings)
     services = Services(settings)
     services.knowledge.on_wait = info

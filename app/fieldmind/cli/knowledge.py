@@ -11,6 +11,7 @@ import click
 from fieldmind.citations import place
 from fieldmind.cli.common import (
     EXIT_PARTIAL,
+    command_home,
     emit_json,
     home_option,
     info,
@@ -219,9 +220,7 @@ def _warm(
     from fieldmind.warm import warm_search
 
     make_scope(scope)  # a bad scope is a usage error, warm or not
-    ctx = click.get_current_context()
-    home = home or (ctx.find_root().params.get("home") if ctx.find_root() else None)
-    return warm_search(load_settings(home).home, query, k, scope, all_revisions)
+    return warm_search(load_settings(command_home(home)).home, query, k, scope, all_revisions)
 
 
 def _print_passages(passages: list[dict[str, Any]], as_json: bool) -> None:

@@ -80,6 +80,8 @@ class FieldmindApp(App[None]):
         self._services_factory = services_factory
         self._services: Services | None = None
         self.ready = threading.Event()
+        self.welcoming = True
+        """The first screen's words are shown (until the first question)."""
         self.failed: str | None = None
         self.theme = settings.ui.theme
         self.scope = Scope.parse(settings.ui.scope) if settings.ui.scope else None
@@ -129,6 +131,8 @@ class FieldmindApp(App[None]):
             self.refresh_index_size()
             self.post_message(StartStep("loading the embedder"))
             services.embedder.load()
+            self._warm = WarmServer(self.settings.home, services.knowledge)
+            self._warm.start()  # searches need no model: `fieldmind search` on this home asks this app from now
             self.post_message(StartStep("loading the model"))
             engine = services.use_model(self.settings.model.name)
             self.post_message(ModelInUse(engine.model.name))
@@ -137,8 +141,6 @@ class FieldmindApp(App[None]):
                 self.follow_server(services.server)
             self.post_message(StartStep("ready"))
             self.call_from_thread(self.start_monitor)
-            self._warm = WarmServer(self.settings.home, services.knowledge)
-            self._warm.start()  # `fieldmind search` from a shell on this home asks this app
         except Exception as exc:  # shown to the user; the app stays open
             self.failed = str(exc)
             self.post_message(StartStep(f"error: {exc}"))
@@ -204,9 +206,10 @@ class FieldmindApp(App[None]):
         if self._services is None:
             return
         knowledge = self._services.knowledge
-        documents, counts = knowledge.documents(), knowledge.counts()
+        counts = knowledge.counts()
+        welcome = welcome_for(knowledge.documents()) if self.welcoming else None  # listed only while it shows
         noun = "doc" if counts["documents"] == 1 else "docs"
-        counted = IndexCounted(f"{counts['documents']} {noun}, {counts['chunks']} passages", welcome_for(documents))
+        counted = IndexCounted(f"{counts['documents']} {noun}, {counts['chunks']} passages", welcome)
         if threading.current_thread() is threading.main_thread():
             self.on_index_counted(counted)
         else:
@@ -215,7 +218,7 @@ class FieldmindApp(App[None]):
     def on_index_counted(self, counted: IndexCounted) -> None:
         self.index_size = counted.size
         chat = self.chat_screen()
-        if chat is not None:
+        if chat is not None and counted.welcome is not None:
             chat.show_welcome(counted.welcome)
 
     def open_over_chat(self, screen: Screen[Any], callback: Callable[[Any], None] | None = None) -> None:

@@ -45,7 +45,7 @@ class SyncChanged(Message):
 class IndexCounted(Message):
     """The knowledge base was counted (at start, after an ingest or a sync): the status bar and first screen."""
 
-    def __init__(self, size: str, welcome: Welcome) -> None:
+    def __init__(self, size: str, welcome: Welcome | None) -> None:
         super().__init__()
         self.size = size
         self.welcome = welcome

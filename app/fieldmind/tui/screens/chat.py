@@ -105,6 +105,7 @@ class ChatScreen(Screen[None]):
     def ask(self, question: str) -> None:
         """Stop the answer being written, if any, and answer this question below the conversation."""
         self.query(WelcomeView).remove()
+        fieldmind_app(self).welcoming = False
         if self._current is not None:
             self._current.stop.set()  # a new question stops the answer being written
         exchange = ExchangeView(question)
@@ -144,6 +145,7 @@ class ChatScreen(Screen[None]):
                 elif isinstance(event, AnswerDone):
                     app.post_message(SiteChecked(app.services.knowledge.site_state))
                     self._save(event.answer)
+                    app.refresh_index_size()  # here, off the UI thread: another process may have added documents
                     app.call_from_thread(self._finished, exchange, event.answer)
         except Exception as exc:
             app.call_from_thread(exchange.fail, str(exc))
@@ -160,7 +162,6 @@ class ChatScreen(Screen[None]):
         exchange.finish(answer)
         self.show_sources(answer.passages, answer.citations)
         app = fieldmind_app(self)
-        app.refresh_index_size()  # another process may have added documents (an ingest from a shell)
         rate = answer.timings.to_json()["tokens_per_s"]
         if rate:
             app.tokens_per_s = rate
