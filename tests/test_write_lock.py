@@ -96,3 +96,17 @@ def test_an_open_knowledge_base_follows_another_process_ingest(isolated_home, em
         assert services.knowledge.counts()["documents"] == 2
     finally:
         services.close()
+
+
+def test_two_processes_opening_a_new_index_at_once_both_open_it(tmp_path: Path) -> None:
+    """SQLite's switch to write-ahead logging ignores the busy timeout: one of two first-run commands failed at
+    once, "the index catalogue is damaged (database is locked)" (3 runs in 5 of the two-asks test)."""
+    code = "import sys\nfrom pathlib import Path\nfrom fieldmind.knowledge.store import Store\nStore(Path(sys.argv[1]))"
+    for round_ in range(8):
+        folder = tmp_path / str(round_)
+        both = [
+            subprocess.Popen([sys.executable, "-c", code, str(folder)], stderr=subprocess.PIPE, text=True) for _ in "ab"
+        ]
+        for process in both:
+            _, stderr = process.communicate(timeout=120)
+            assert process.returncode == 0, stderr[-500:]

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from fieldmind.assistant import Answer
 from fieldmind.errors import FieldmindError
 from fieldmind.files import write_atomic
-from fieldmind.migrations import migrate
+from fieldmind.migrations import migrate, use_wal
 
 MIGRATIONS = (
     """
@@ -103,7 +103,7 @@ class History:
         self.path = path
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        use_wal(self._db)
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.execute("PRAGMA secure_delete=ON")
         migrate(self._db, MIGRATIONS)

@@ -8,7 +8,23 @@ created (`IF NOT EXISTS`), so files written before versions were kept (version 0
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Sequence
+
+WAL_WAIT_S = 30.0
+
+
+def use_wal(db: sqlite3.Connection, wait_s: float = WAL_WAIT_S) -> None:
+    """Switch the database to write-ahead logging, waiting for other processes. The switch ignores SQLite's busy
+    timeout: two first-run commands opening a new index at once had one fail "database is locked" at once."""
+    deadline = time.monotonic() + wait_s
+    while str(db.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
 
 
 def version(db: sqlite3.Connection) -> int:

@@ -53,13 +53,13 @@ class KnowledgeReader:
         """The open store of the generation in use. Only ever called with `_lock` held: a sync switching
         generations closes the store, so a reader outside the lock could be left holding a closed one."""
         switched = self.pinned is None and generations.current(self.index_dir) != self.generation
-        elsewhere = self._open is not None and not switched and self._open.written_elsewhere()
-        if self._open is not None and (switched or elsewhere):  # a sync switched, or another process wrote
+        if self._open is not None and switched:  # a sync switched generations: follow it
             self._open.close()
             self._open = None
             self._allowed_cache.clear()
-            if elsewhere:
-                forget_clients()  # Chroma's in-process copy of the vectors would miss the new ones
+        elif self._open is not None and self._open.follow_writes():  # another process wrote to this one
+            forget_clients()  # so the vectors reopen from disk, with its new ones
+            self._allowed_cache.clear()
         if self._open is None:
             generation = self.pinned or generations.current(self.index_dir)
             self.generation = generation

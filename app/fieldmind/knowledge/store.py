@@ -20,7 +20,7 @@ from fieldmind.knowledge.records import CHUNK_COLUMNS, DocumentRecord, StoredChu
 from fieldmind.knowledge.revisions import DocumentMeta, Scope
 from fieldmind.knowledge.schema import MIGRATIONS
 from fieldmind.knowledge.vectors import VectorStore
-from fieldmind.migrations import migrate
+from fieldmind.migrations import migrate, use_wal
 
 if TYPE_CHECKING:
     from fieldmind.knowledge.embedder import Vectors
@@ -41,16 +41,23 @@ class Store:
     def _data_version(self) -> int:
         return int(self._db.execute("PRAGMA data_version").fetchone()[0])
 
-    def written_elsewhere(self) -> bool:
-        """Another process committed to this index since it was opened (an `ingest` from a shell while the app
-        is open): its vectors and passages are then newer than what this process holds in memory."""
-        return self._data_version() != self._version
+    def follow_writes(self) -> bool:
+        """Whether another process committed to this index since last asked (an `ingest` from a shell while the
+        app is open). SQLite reads its commits by itself; Chroma's copy of the vectors in this process would miss
+        them, so the vectors are opened afresh on next use. The SQLite connection stays: opening it again (its
+        migrations, its WAL switch) while that process still writes was "database is locked"."""
+        version = self._data_version()
+        if version == self._version:
+            return False
+        self._version = version
+        self._vectors = None
+        return True
 
     @staticmethod
     def _connect(path: Path) -> sqlite3.Connection:
         try:
             db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
+            use_wal(db)
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA foreign_keys=ON")
             migrate(db, MIGRATIONS)
