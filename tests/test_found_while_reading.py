@@ -145,6 +145,26 @@ def test_a_settings_file_that_is_not_one_is_named_at_once(tmp_path: Path, kind: 
     assert str(config) in str(caught.value)
 
 
+def test_settings_merge_key_by_key_file_then_variables_then_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file sets a table, a variable overrides one key of it, a given value another: the rest of the table
+    is kept at each step (pydantic-settings' sources, the file read through the checked reader)."""
+    from fieldmind.settings import load_settings, save_setting
+
+    monkeypatch.delenv("FIELDMIND_MODEL__DIR")
+    (tmp_path / "config.toml").write_text('[model]\nname = "qwen2.5-1.5b"\nthreads = 3\n[ui]\ntheme = "nord"\n')
+    monkeypatch.setenv("FIELDMIND_MODEL__THREADS", "1")
+    settings = load_settings(tmp_path, ui={"keymap": {"app.library": "f6"}})
+    assert (settings.model.name, settings.model.threads) == ("qwen2.5-1.5b", 1)
+    assert (settings.ui.theme, settings.ui.keymap) == ("nord", {"app.library": "f6"})
+    assert settings.home == tmp_path
+    save_setting(settings, "model.name", "gemma3-270m")
+    monkeypatch.delenv("FIELDMIND_MODEL__THREADS")
+    again = load_settings(tmp_path)
+    assert (again.model.name, again.model.threads, again.ui.theme) == ("gemma3-270m", 3, "nord")
+
+
 def test_pack_keygen_and_build_use_the_home_when_no_paths_are_given(tmp_path: Path) -> None:
     from click.testing import CliRunner
 

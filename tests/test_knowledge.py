@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 from typing import Any
+
+import pytest
+
+from fieldmind.errors import FieldmindError
+from fieldmind.knowledge.records import DocumentRecord
+from fieldmind.originals import OriginalFiles
+from fieldmind.sync.state import SyncPaths
 
 from conftest import AMC_PDF, DEMO_PDF
 from helpers import corrupt_pdf, junk
@@ -175,3 +183,21 @@ def test_search_finds_the_page_of_a_fact(amc_kb) -> None:  # type: ignore[no-unt
     assert any(p.page == 93 and "default value is 25" in p.text for p in passages)
     top = passages[0]
     assert top.doc == AMC_PDF.name and top.section and top.similarity is not None
+
+
+def test_a_documents_own_file_is_sync_s_copy_or_the_unchanged_local_file(tmp_path: Path) -> None:
+    """The page picture must draw the bytes the index read: sync's kept copy first, a local file only while its
+    content hash still matches, and a clear error naming the file otherwise."""
+    local = tmp_path / "notes.md"
+    local.write_text("The HT-9 pump impeller nut torque is 42 N.m.\n")
+    sha = hashlib.sha256(local.read_bytes()).hexdigest()
+    record = DocumentRecord("d1", "notes.md", str(local), "local", sha, local.stat().st_size, "md", None, 1)
+    paths = SyncPaths(tmp_path / "home")
+    originals = OriginalFiles(paths.kept_copy)
+    assert originals.of(record) == local
+    local.write_text("The HT-9 pump impeller nut torque is 45 N.m.\n")  # edited since it was added
+    with pytest.raises(FieldmindError, match=r"notes\.md: the file is gone or has changed"):
+        originals.of(record)
+    paths.ensure()
+    (paths.library / sha).write_text("The HT-9 pump impeller nut torque is 42 N.m.\n")
+    assert originals.of(record) == paths.library / sha

@@ -17,13 +17,14 @@ from fieldmind.history import History
 from fieldmind.knowledge.embedder import ONNX_NAME, Embedder
 from fieldmind.knowledge.index import IngestReport, KnowledgeBase
 from fieldmind.knowledge.picture import PagePicture
-from fieldmind.knowledge.store import DocumentRecord
 from fieldmind.llm.catalog import Catalog
 from fieldmind.llm.engine import Engine
 from fieldmind.llm.fallback import FallbackEngine
 from fieldmind.llm.server import InferenceServer
 from fieldmind.locations import shipped
+from fieldmind.originals import OriginalFiles
 from fieldmind.settings import Settings
+from fieldmind.sync.state import SyncPaths
 
 DEMO_MARKER = ".demo-offered"
 
@@ -55,8 +56,8 @@ class Services:
         self.engine_factory: EngineFactory = engine_factory or self._new_engine
         """Makes an engine for a model name; tests give one that makes a fake."""
         self._engine: Engine | None = None
-        self._checked_files: dict[tuple[str, int, int], str] = {}
-        """Content hashes of local files by (path, mtime, size): the page picture asks on every page turn."""
+        self.originals = OriginalFiles(SyncPaths(settings.home).kept_copy)
+        """A document's own file: sync's kept copy or the unchanged local file."""
         self._history: History | None = None
         self.server: InferenceServer | None = None
         """The site's inference server (engine.backend = "server"): words answers while it is up."""
@@ -144,30 +145,6 @@ class Services:
 
         return repair_at_start(self.knowledge)
 
-    def document_file(self, record: DocumentRecord) -> Path:
-        """The file a document was read from, as it was read: a local file if unchanged since, else the copy
-        a sync keeps in its library (by content hash)."""
-        from fieldmind.files import sha256_file
-        from fieldmind.sync.state import SyncPaths
-
-        kept = SyncPaths(self.settings.home).library / record.sha256
-        if kept.is_file():
-            return kept
-        local = Path(record.path)
-        try:
-            stat = local.stat()
-        except OSError:
-            stat = None
-        if stat is not None and local.is_file():
-            seen = (str(local), stat.st_mtime_ns, stat.st_size)
-            if self._checked_files.get(seen) is None:  # hashed once, not on every page turned
-                self._checked_files[seen] = sha256_file(local)
-            if self._checked_files[seen] == record.sha256:
-                return local
-        raise FieldmindError(
-            f"{record.path}: the file is gone or has changed since it was added; add it again to see its pages"
-        )
-
     def page_picture(self, ref: str, page: int, quote: str | None = None, width: int = 1200) -> PagePicture:
         """A page of a document (by id, name or path) as a picture, the words of `quote` marked on it."""
         from fieldmind.knowledge.picture import render_page
@@ -179,7 +156,7 @@ class Services:
         if record.kind != "pdf":
             raise FieldmindError(f"{record.name} is {record.kind}, not a PDF: it has no page pictures")
         words = self.knowledge.ocr_words(record.id, page) if quote else None
-        return render_page(self.document_file(record), page, quote, words, width)
+        return render_page(self.originals.of(record), page, quote, words, width)
 
     def close(self) -> None:
         if self.server is not None:

@@ -11,7 +11,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 from fieldmind.errors import FieldmindError, shown_value
 from fieldmind.files import write_atomic
@@ -157,7 +163,10 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings)
+        """Given values, then `FIELDMIND_*` variables, then the home's config file (merged key by key)."""
+        given = init_settings.init_kwargs if isinstance(init_settings, InitSettingsSource) else {}
+        home = resolve_home(given.get("home"))
+        return (init_settings, env_settings, ConfigFileSource(settings_cls, home / CONFIG_FILE))
 
     @property
     def models_dir(self) -> Path:
@@ -190,11 +199,18 @@ MAX_CONFIG_BYTES = 1 << 20
 """A settings file is a few lines; a bigger one is not one (a link to /dev/zero grew past 5 GB)."""
 
 
-def _read_config(home: Path) -> dict[str, Any]:
+class ConfigFileSource(TomlConfigSettingsSource):
+    """pydantic-settings' TOML source, reading the file only as `_read_config` allows (it skips a FIFO silently
+    and reads a link to /dev/zero without end)."""
+
+    def _read_files(self, files: object, deep_merge: bool = False) -> dict[str, Any]:
+        return _read_config(Path(str(files)))
+
+
+def _read_config(path: Path) -> dict[str, Any]:
     """The settings file's values: only a regular file, at most MAX_CONFIG_BYTES, is read (a FIFO would hang)."""
     import stat
 
-    path = home / CONFIG_FILE
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
@@ -213,25 +229,11 @@ def _read_config(home: Path) -> dict[str, Any]:
         raise FieldmindError(f"{path}: cannot read settings ({exc}); fix or delete the file") from exc
 
 
-def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
 def load_settings(home: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
     """Settings for `home`: the config file, then `FIELDMIND_*` variables on top, then `overrides`."""
     home_path = resolve_home(home)
-    from_file = _read_config(home_path)
-    from_env = Settings(home=home_path).model_dump(exclude_unset=True, exclude={"home"})
-    values = _merge(_merge(from_file, from_env), overrides)
-    values["home"] = home_path
     try:
-        return Settings.model_validate(values)
+        return Settings(home=home_path, **overrides)
     except ValidationError as exc:
         raise FieldmindError(_explain(exc, home_path / CONFIG_FILE)) from exc
 
@@ -257,7 +259,7 @@ def save_setting(settings: Settings, dotted_key: str, value: Any) -> None:
     import tomli_w
 
     path = settings.home / CONFIG_FILE
-    current = _read_config(settings.home)
+    current = _read_config(path)
     node = current
     *parents, leaf = dotted_key.split(".")
     for part in parents:

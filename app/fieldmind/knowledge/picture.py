@@ -19,6 +19,7 @@ from fieldmind.knowledge.ocr import render_scale
 
 if TYPE_CHECKING:
     from PIL.Image import Image
+    from pypdfium2 import PdfTextPage
 
 Box = tuple[float, float, float, float]
 """Left, top, right, bottom as fractions of the page's width and height."""
@@ -71,7 +72,7 @@ def render_page(
     return PagePicture(mark(image, boxes), page, pages, boxes)
 
 
-def text_boxes(textpage: Any, page_w: float, page_h: float, quote: str) -> list[Box]:
+def text_boxes(textpage: PdfTextPage, page_w: float, page_h: float, quote: str) -> list[Box]:
     """Boxes of the quote's lines (a table row's cells) on the page; a line not found whole is looked for in
     runs of four words (extracted text and the page's line breaks do not always agree). Lines are matched on
     their letters and digits alone: the page's text has line breaks where the quote has spaces, and marks a word
@@ -120,7 +121,7 @@ class PageLetters:
     where: list[int]
 
     @classmethod
-    def of(cls, textpage: Any) -> PageLetters:
+    def of(cls, textpage: PdfTextPage) -> PageLetters:
         import pypdfium2.raw as raw
 
         text = "".join(chr(raw.FPDFText_GetUnicode(textpage.raw, i)) for i in range(textpage.count_chars()))

@@ -9,10 +9,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fieldmind.errors import FieldmindError, InputError
 from fieldmind.knowledge.ocr import OcrPage, PageProgress, Recogniser, render_scale
+
+if TYPE_CHECKING:
+    from pypdfium2 import PdfDocument
 
 WORKERS = 2
 """Pages recognised at once: Tesseract runs single-threaded (see ocr.run_tesseract), one page per core."""
@@ -38,7 +41,7 @@ class ScanReader:
     progress: PageProgress | None = None
     cancelled: Callable[[], bool] = lambda: False
 
-    def read(self, pdf: Any, numbers: list[int], where: str) -> tuple[dict[int, OcrPage], list[str]]:
+    def read(self, pdf: PdfDocument, numbers: list[int], where: str) -> tuple[dict[int, OcrPage], list[str]]:
         """OCR the given 1-based pages of an open pypdfium2 document: (pages read, one warning per page
         that could not be read, naming it). Pages are rendered one by one (PDFium is not thread-safe) and
         recognised two at a time, one per core; they are reported, and stopped between, in page order."""
@@ -123,7 +126,7 @@ class ScanReader:
     def _key(self, number: int) -> str:
         return f"{self.file_key}-p{number}"
 
-    def _render(self, pdf: Any, number: int, where: str) -> Any:
+    def _render(self, pdf: PdfDocument, number: int, where: str) -> Any:
         page = pdf[number - 1]
         try:
             width, height = page.get_size()

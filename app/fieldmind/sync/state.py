@@ -68,6 +68,11 @@ class SyncPaths:
         self.audit = self.root / "audit.log"
         self.library = home / "library"
 
+    def kept_copy(self, sha256: str) -> Path | None:
+        """The library's copy of a file sync fetched (by content hash), if it keeps one."""
+        kept = self.library / sha256
+        return kept if kept.is_file() else None
+
     def ensure(self) -> None:
         for folder in (self.root, self.staging, self.library):
             folder.mkdir(parents=True, exist_ok=True)

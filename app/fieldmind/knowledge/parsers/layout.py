@@ -15,7 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pypdfium2 import PdfTextPage
 
 MIN_RUNS_PER_COLUMN = 5
 MIN_COLUMN_WIDTH = 0.25
@@ -35,7 +38,7 @@ class Run:
     text: str
 
 
-def _runs(textpage: Any) -> list[Run]:
+def _runs(textpage: PdfTextPage) -> list[Run]:
     runs = []
     for index in range(textpage.count_rects()):
         left, bottom, right, top = textpage.get_rect(index)
@@ -178,7 +181,7 @@ def _wrapped_table(lines: list[list[Run]], header: int) -> tuple[list[str], int]
     return rows, taken - header
 
 
-def table_text(textpage: Any) -> str | None:
+def table_text(textpage: PdfTextPage) -> str | None:
     """The page's text with table rows' cells joined by " | ", or None when the page has no table.
 
     A table is at least MIN_TABLE_ROWS consecutive lines of several cells whose columns line up, or a header
@@ -236,7 +239,7 @@ def _wrapped_tables(lines: list[list[Run]]) -> str | None:
     return "\n".join(out) if found else None
 
 
-def reading_order_text(textpage: Any, width: float) -> str | None:
+def reading_order_text(textpage: PdfTextPage, width: float) -> str | None:
     """The page's text in column reading order, or None when the page is not laid out in columns."""
     runs = _runs(textpage)
     gap = column_gap(runs, width)

@@ -7,7 +7,7 @@ string found on its page, permissively licensed; pdfplumber was 60x slower for t
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fieldmind.citations import printable
 from fieldmind.errors import InputError
@@ -26,11 +26,13 @@ from fieldmind.knowledge.parsers.layout import reading_order_text, table_text
 from fieldmind.knowledge.parsers.model import ParsedDocument, Segment
 
 if TYPE_CHECKING:
+    from pypdfium2 import PdfDocument
+
     from fieldmind.knowledge.ocr import OcrPage
     from fieldmind.knowledge.scans import ScanReader
 
 
-def _open(path: Path) -> Any:
+def _open(path: Path) -> PdfDocument:
     import pypdfium2 as pdfium
     import pypdfium2.raw as raw
 
@@ -47,7 +49,7 @@ def _open(path: Path) -> Any:
         raise InputError(str(path), "not a readable PDF (corrupt or truncated); re-export or re-download it") from exc
 
 
-def _outline(pdf: Any) -> dict[int, list[tuple[int, str]]]:
+def _outline(pdf: PdfDocument) -> dict[int, list[tuple[int, str]]]:
     """Outline titles by 0-based page index, in document order."""
     by_page: dict[int, list[tuple[int, str]]] = {}
     try:
@@ -146,7 +148,7 @@ def parse_pdf(path: Path, scans: ScanReader | None = None) -> ParsedDocument:
 _NO_OCR = "install Tesseract (`apt install tesseract-ocr`; packaging/setup.sh does) to read scans, then add it again"
 
 
-def _title(pdf: Any) -> str | None:
+def _title(pdf: PdfDocument) -> str | None:
     """The document's title from its metadata, when it looks like one (not "untitled", not a file name)."""
     try:
         title = " ".join(printable(str(pdf.get_metadata_dict().get("Title") or "")).split())
