@@ -54,10 +54,10 @@ MIN_MAN_BYTES = 3000
 """Compressed size below which a manual page is a stub (a synopsis and one line)."""
 EXCLUDED = re.compile(
     r"auto-multiple-choice|^amc|live-(build|boot|config|manual|tools)|apcupsd|avrdude|^nut\b|^nut-|^ups|"
-    r"libupsclient|gpsbabel|gpsd",
+    r"libupsclient|gpsbabel|gpsd|expeyes|eyes17",
     re.IGNORECASE,
 )
-"""The software of the question sets (AMC, Debian Live, apcupsd, AVRDUDE, Network UPS Tools, GPSBabel) and its
+"""The software of the question sets (AMC, Debian Live, apcupsd, AVRDUDE, Network UPS Tools, GPSBabel, expEYES) and its
 kin (gpsd reads the same receivers as GPSBabel): never trained on."""
 KINDS = ("value", "paraphrase", "howto", "value", "paraphrase", "unanswerable")
 """The kinds of question, taken in turn: values and paraphrases twice as often as the others."""
