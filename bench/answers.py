@@ -1,6 +1,7 @@
 """Fit and report the evidence chooser's not-found threshold on real manuals, without the model.
 
-    python bench/answers.py [--json] [--fit] [--calibrate shared-set,apcupsd,demo] [--held-out avrdude,nut,gpsbabel]
+    python bench/answers.py [--json] [--fit] [--calibrate shared-set,apcupsd,demo]
+                            [--held-out avrdude,nut,gpsbabel,expeyes]
 
 For every question of each set (tests/data/<set>/qa.jsonl over the manuals beside it) it retrieves the
 passages and scores the candidate windows once, then evaluates thresholds: a question is *right* when the
@@ -132,6 +133,9 @@ READER_COVERAGES = (0.0, 1.0)
 READER_ABSENT = (0.2, 1.0, 2.0)
 """What each of the question's terms found nowhere in the library takes off the reader's logit."""
 READER_THRESHOLDS = [round(-4.0 + x * 0.25, 2) for x in range(33)]
+READ_CONFIDENCE = (0.05, 0.1, 0.2, 0.3, 0.5)
+"""Weights of the reader's logit as one more feature of today's confidence (the ranking unchanged)."""
+READ_CONFIDENCE_THRESHOLDS = [round(-1.0 + x * 0.05, 2) for x in range(81)]
 
 
 def key_in_best(rows: list[Scored], weights: choose.Weights) -> int:
@@ -153,14 +157,17 @@ def confidence_auc(rows: list[Scored], weights: choose.Weights) -> float | None:
     return round(wins / (len(pos) * len(neg)), 3)
 
 
+def _value(rows: list[Scored], weights: choose.Weights) -> tuple[int, float, float, float]:
+    """What the fit maximises: right answers less WRONG_COST per wrong one (ties: the higher threshold, then the
+    smaller weights)."""
+    t = tally(rows, weights)
+    return t["right"] - WRONG_COST * t["wrong"], weights.threshold, -weights.margin, -weights.coverage
+
+
 def fit(rows: list[Scored], with_reader: bool = False) -> choose.Weights:
     """The confidence's weights (lead, coverage) and threshold that do best on `rows`: right answers less
     WRONG_COST per wrong one (ties: the higher threshold, then the smaller weights). With the reader: also its
     weight in the ranking, and whether the confidence rests on its logit."""
-
-    def value(weights: choose.Weights) -> tuple[int, float, float, float]:
-        t = tally(rows, weights)
-        return t["right"] - WRONG_COST * t["wrong"], weights.threshold, -weights.margin, -weights.coverage
 
     grid = [
         replace(choose.WEIGHTS, margin=m, coverage=c, threshold=t)
@@ -180,7 +187,41 @@ def fit(rows: list[Scored], with_reader: bool = False) -> choose.Weights:
             for a in READER_ABSENT
             for t in READER_THRESHOLDS
         ]
-    return max(grid, key=value)
+        grid += [
+            replace(choose.WEIGHTS, read_confidence=r, margin=m, coverage=c, threshold=t)
+            for r in READ_CONFIDENCE
+            for m in MARGINS
+            for c in COVERAGES
+            for t in READ_CONFIDENCE_THRESHOLDS
+        ]
+    return max(grid, key=lambda w: _value(rows, w))
+
+
+def sweep(calibration: list[Scored], held: list[Scored]) -> dict[str, Any]:
+    """The reader at each weight, calibration and held-out figures side by side: in the ranking (key in the best
+    window, the confidence's AUC), and as a feature of today's confidence alone (its AUC, and right/wrong with the
+    threshold fitted on the calibration sets at that weight)."""
+
+    def both(measure: Any, weights: choose.Weights) -> list[Any]:
+        return [measure(calibration, weights), measure(held, weights)]
+
+    out: dict[str, Any] = {"ranking": {}, "confidence": {}}
+    for w in READER_WEIGHTS:
+        weights = replace(choose.WEIGHTS, reader=w)
+        out["ranking"][str(w)] = {"key_in_best": both(key_in_best, weights), "auc": both(confidence_auc, weights)}
+    for r in (0.0, *READ_CONFIDENCE):
+        grid = [
+            replace(choose.WEIGHTS, read_confidence=r, margin=m, coverage=c, threshold=t)
+            for m in MARGINS
+            for c in COVERAGES
+            for t in (THRESHOLDS if r == 0.0 else READ_CONFIDENCE_THRESHOLDS)
+        ]
+        fitted = max(grid, key=lambda w: _value(calibration, w))
+        out["confidence"][str(r)] = {
+            "auc": both(confidence_auc, fitted),
+            "right_wrong": [[t["right"], t["wrong"]] for t in (tally(calibration, fitted), tally(held, fitted))],
+        }
+    return out
 
 
 def curve(rows: list[Scored]) -> list[dict[str, Any]]:
@@ -207,7 +248,7 @@ def _reader(path: Path | None) -> Any:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--calibrate", default=",".join(CALIBRATION))
-    parser.add_argument("--held-out", default="avrdude,nut,gpsbabel")
+    parser.add_argument("--held-out", default="avrdude,nut,gpsbabel,expeyes")
     parser.add_argument(
         "--cache", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "fieldmind-bench-answers"
     )
@@ -215,6 +256,7 @@ def main() -> None:
     parser.add_argument("--fit", action="store_true", help="choose the threshold on the calibration sets")
     parser.add_argument("--reader", type=Path, help="a reader .onnx to measure (default: the shipped one)")
     parser.add_argument("--no-reader", action="store_true", help="today's scores alone")
+    parser.add_argument("--sweep", action="store_true", help="with a reader: its figures at each weight")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     calibrate = [s for s in args.calibrate.split(",") if s]
@@ -249,14 +291,17 @@ def main() -> None:
         kind: tally([r for r in rows if r.item.kind == kind], weights) for kind in sorted({r.item.kind for r in rows})
     }
     result["curve_calibration"] = curve(calibration)
+    if args.sweep and reader is not None:
+        result["sweep"] = sweep(calibration, held)
     result["questions"] = [{"id": r.item.id, "set": r.set, "outcome": outcome(r, weights)} for r in rows]
     if args.json:
         print(json.dumps(result, indent=2))
         return
     for point in result["curve_calibration"]:
         print("curve", point)
-    for key in ("weights", "key_in_best", "confidence_auc", "calibration", "held_out"):
-        print(f"{key}: {result[key]}")
+    for key in ("weights", "key_in_best", "confidence_auc", "calibration", "held_out", "sweep"):
+        if key in result:
+            print(f"{key}: {result[key]}")
     for name, t in result["by_set"].items():
         print(f"set {name}: {t}")
     for kind, t in result["by_kind"].items():

@@ -81,6 +81,9 @@ class Weights:
     and one more wrong, 1.0 one fewer right."""
     reader: float = 0.0
     """Weight of the reader's logit (`answers/reader.py`) in a window's score, when the reader is used."""
+    read_confidence: float = 0.0
+    """Weight of the best window's reader logit added to today's confidence: the reader as one more feature of
+    found / not found, the ranking left as it is (`reader` 0)."""
     reader_confidence: bool = False
     """The confidence rests on the reader's logit of the best window (and its lead over the best window of any
     other page) instead of its similarity; `threshold` and `closest` are then on the logit's scale."""
@@ -297,7 +300,8 @@ def confidence(ranked: Sequence[Window], absent: int, weights: Weights = WEIGHTS
     others = (w.score for w in ranked[1:] if rival(w, best))
     lead = best.score - next(others, best.score - 1.0)
     alone = best.similarity if best.lines_similarity is None else best.lines_similarity
-    return alone + weights.margin * lead + weights.coverage * best.coverage - weights.absent * absent - missing
+    read = weights.read_confidence * (best.read or 0.0)
+    return alone + weights.margin * lead + weights.coverage * best.coverage - weights.absent * absent - missing + read
 
 
 def total(window: Window, weights: Weights) -> float:
