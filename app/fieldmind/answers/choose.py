@@ -83,7 +83,8 @@ class Weights:
     """Weight of the reader's logit (`answers/reader.py`) in a window's score, when the reader is used."""
     read_confidence: float = 0.0
     """Weight of the best window's reader logit added to today's confidence: the reader as one more feature of
-    found / not found, the ranking left as it is (`reader` 0)."""
+    found / not found, the ranking left as it is (`reader` 0). Round 32's reader raised the AUC on both sides at
+    0.05, but no fitted threshold gave better answers held out (docs/quality.md); 0 while no reader ships."""
     reader_confidence: bool = False
     """The confidence rests on the reader's logit of the best window (and its lead over the best window of any
     other page) instead of its similarity; `threshold` and `closest` are then on the logit's scale."""
