@@ -164,17 +164,23 @@ def _value(rows: list[Scored], weights: choose.Weights) -> tuple[int, float, flo
     return t["right"] - WRONG_COST * t["wrong"], weights.threshold, -weights.margin, -weights.coverage
 
 
+def confidence_grid(read_confidence: float) -> list[choose.Weights]:
+    """Today's confidence weights and thresholds to fit over, with the reader's logit at `read_confidence` (its
+    thresholds then on a wider scale)."""
+    thresholds = THRESHOLDS if read_confidence == 0.0 else READ_CONFIDENCE_THRESHOLDS
+    return [
+        replace(choose.WEIGHTS, read_confidence=read_confidence, margin=m, coverage=c, threshold=t)
+        for m in MARGINS
+        for c in COVERAGES
+        for t in thresholds
+    ]
+
+
 def fit(rows: list[Scored], with_reader: bool = False) -> choose.Weights:
     """The confidence's weights (lead, coverage) and threshold that do best on `rows`: right answers less
     WRONG_COST per wrong one (ties: the higher threshold, then the smaller weights). With the reader: also its
-    weight in the ranking, and whether the confidence rests on its logit."""
-
-    grid = [
-        replace(choose.WEIGHTS, margin=m, coverage=c, threshold=t)
-        for m in MARGINS
-        for c in COVERAGES
-        for t in THRESHOLDS
-    ]
+    weight in the ranking, and whether the confidence rests on its logit or adds it to today's."""
+    grid = confidence_grid(0.0)
     if with_reader:
         # The ranking weight first (by the key in the best window), then the confidence over that ranking.
         best_weight = max(READER_WEIGHTS, key=lambda w: (key_in_best(rows, replace(choose.WEIGHTS, reader=w)), -w))
@@ -187,13 +193,7 @@ def fit(rows: list[Scored], with_reader: bool = False) -> choose.Weights:
             for a in READER_ABSENT
             for t in READER_THRESHOLDS
         ]
-        grid += [
-            replace(choose.WEIGHTS, read_confidence=r, margin=m, coverage=c, threshold=t)
-            for r in READ_CONFIDENCE
-            for m in MARGINS
-            for c in COVERAGES
-            for t in READ_CONFIDENCE_THRESHOLDS
-        ]
+        grid += [w for r in READ_CONFIDENCE for w in confidence_grid(r)]
     return max(grid, key=lambda w: _value(rows, w))
 
 
@@ -210,13 +210,7 @@ def sweep(calibration: list[Scored], held: list[Scored]) -> dict[str, Any]:
         weights = replace(choose.WEIGHTS, reader=w)
         out["ranking"][str(w)] = {"key_in_best": both(key_in_best, weights), "auc": both(confidence_auc, weights)}
     for r in (0.0, *READ_CONFIDENCE):
-        grid = [
-            replace(choose.WEIGHTS, read_confidence=r, margin=m, coverage=c, threshold=t)
-            for m in MARGINS
-            for c in COVERAGES
-            for t in (THRESHOLDS if r == 0.0 else READ_CONFIDENCE_THRESHOLDS)
-        ]
-        fitted = max(grid, key=lambda w: _value(calibration, w))
+        fitted = max(confidence_grid(r), key=lambda w: _value(calibration, w))
         out["confidence"][str(r)] = {
             "auc": both(confidence_auc, fitted),
             "right_wrong": [[t["right"], t["wrong"]] for t in (tally(calibration, fitted), tally(held, fitted))],
