@@ -532,3 +532,24 @@ def test_the_page_picture_marks_a_quoted_word_the_typesetter_broke_over_two_line
     page.close()
     pdf.close()
     assert len(render_page(manual, 7, quote, None, width=600).marked) == len(boxes)
+
+
+def test_the_reader_as_a_confidence_feature_moves_the_confidence_not_the_ranking() -> None:
+    """`Weights.read_confidence` adds the best stretch's reader logit to today's confidence; the order of the
+    stretches stays today's (the reader's weight in the ranking is another knob, `reader`)."""
+    from dataclasses import replace
+
+    from fieldmind.answers.choose import WEIGHTS, Unit, Window, confidence, rank
+    from fieldmind.knowledge.retrieve import Passage
+
+    page = "The reservoir holds 20 litres.\nDrain it every 500 hours."
+    passage = Passage(1, "d", "manual.pdf", 3, "Hydraulics", page, 1.0)
+    units = [Unit(passage, 0, span, "manual.pdf, page 3", page, None) for span in split_units(page)]
+    windows = [
+        Window(units=(units[0],), similarity=0.6, read=-2.0),
+        Window(units=(units[1],), similarity=0.5, read=3.0),  # the reader prefers it, the ranking does not ask
+    ]
+    feature = replace(WEIGHTS, read_confidence=0.5)
+    assert [w.first for w in rank(windows, feature)] == [w.first for w in rank(windows, WEIGHTS)] == units
+    today = confidence(rank(windows, WEIGHTS), 0, WEIGHTS)
+    assert confidence(rank(windows, feature), 0, feature) == pytest.approx(today - 1.0)  # 0.5 × the best's -2
