@@ -93,7 +93,9 @@ def test_the_training_pipeline_makes_a_small_reader_the_app_can_run(tiny_reader:
         labels = [c["label"] for c in row["candidates"]]
         assert row["question"].endswith("?") and len(labels) >= 2
         assert (sum(labels) == 0) == (row["kind"] == "unanswerable")
+        assert row["writer"].endswith(".gguf")  # the model that wrote it, as named on the command line
     report = json.loads((tiny_reader.path.parent / "training-report.json").read_text())
+    assert report["questions_by_writer"] == {rows[0]["writer"]: len(rows)}
     assert report["export"]["int8_bytes"] == tiny_reader.size_bytes < report["export"]["fp32_bytes"] / 2
     assert tiny_reader.size_bytes <= 30 * 2**20
     reader = Reader(tiny_reader)

@@ -13,7 +13,8 @@ asks about, each with the stretches Fieldmind itself weighs for it, labelled.
 2. **Index.** The documents go through Fieldmind's own `KnowledgeBase` (its parsers, chunker, embedder,
    Chroma), so the reader sees pages and units exactly as the app cuts them.
 3. **Questions.** Units (sentences, list items, table rows of 6–60 words) are taken in a seeded order; for each,
-   the default model (Qwen2.5-Coder-0.5B-Instruct) writes one question of a kind taken in turn: a value or
+   the default model (Qwen2.5-Coder-0.5B-Instruct, or another with `--model`: each question records its
+   `writer`) writes one question of a kind taken in turn: a value or
    setting asked for, a paraphrase, a "how do I", or one the line does NOT answer though it sounds like it
    (for abstention). Dropped: a question that copies the line (`COPY_WORDS` words in a row), one that is not a
    question, one whose page is not among the five passages retrieved for it (the round trip). Then the
@@ -306,6 +307,7 @@ def questions(args: argparse.Namespace) -> None:
                         record = {
                             "id": hashlib.sha256(f"{key}:{question}".encode()).hexdigest()[:12],
                             "kind": kind,
+                            "writer": args.model,
                             "question": question,
                             "doc": unit["doc"],
                             "page": unit["page"],
@@ -327,7 +329,8 @@ def questions(args: argparse.Namespace) -> None:
                 out.write(json.dumps(record) + "\n")
                 out.flush()
                 kept += 1
-            progress.write(json.dumps({"unit": key, "kind": kind, "written": written[:300], "verdict": verdict}) + "\n")
+            tried = {"unit": key, "kind": kind, "writer": args.model, "written": written[:300], "verdict": verdict}
+            progress.write(json.dumps(tried) + "\n")
             progress.flush()
             tried_now += 1
             if tried_now % 20 == 0:

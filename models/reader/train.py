@@ -55,6 +55,11 @@ def load_rows(path: Path, limit: int | None) -> list[dict[str, Any]]:
     return rows[:limit] if limit else rows
 
 
+def writer(row: dict[str, Any]) -> str:
+    """The model that wrote a question (the first sets were all written by the default model)."""
+    return str(row.get("writer", "qwen2.5-coder-0.5b-instruct"))
+
+
 def pairs(rows: list[dict[str, Any]], negatives: int = NEGATIVES) -> dict[str, list[Any]]:
     """(question, stretch, label) for training: every stretch that holds the line, and the `negatives` that do
     not which today's scores rank highest (the candidates are stored best first)."""
@@ -356,6 +361,12 @@ def main() -> None:
         "train_s": round(train_s, 1),
         "dev": measure(dev_rows, predict, RESIDUAL_SCALE if args.loss == "residual" else None),
     }
+    writers = sorted({writer(r) for r in rows})
+    report["questions_by_writer"] = {w: sum(writer(r) == w for r in rows) for w in writers}
+    if len(writers) > 1:
+        residual = RESIDUAL_SCALE if args.loss == "residual" else None
+        by_writer = {w: [r for r in dev_rows if writer(r) == w] for w in writers}
+        report["dev_by_writer"] = {w: measure(some, predict, residual) for w, some in by_writer.items()}
     report["export"] = export(model, base, args.out, args.work)
     (args.out / "training-report.json").write_text(json.dumps(report, indent=1) + "\n")
     print(json.dumps(report, indent=1))
