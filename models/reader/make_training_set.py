@@ -12,15 +12,14 @@ asks about, each with the stretches Fieldmind itself weighs for it, labelled.
    can check. Chosen with a fixed seed, at most `PER_PACKAGE` pages a package.
 2. **Index.** The documents go through Fieldmind's own `KnowledgeBase` (its parsers, chunker, embedder,
    Chroma), so the reader sees pages and units exactly as the app cuts them.
-3. **Questions.** Units (sentences, list items, table rows of 6–60 words) are taken in a seeded order; for each,
-   the default model (Qwen2.5-Coder-0.5B-Instruct, or another with `--model`: each question records its
-   `writer`) writes one question of a kind taken in turn: a value or setting asked for, a paraphrase, a "how
-   do I", a problem in the user's words ("My … What should I do?"), or one the line does NOT answer though it
-   sounds like it (for abstention). Dropped: a question that copies the line (`COPY_WORDS` words in a row),
-   one that is not a question, one whose page is not among the five passages retrieved for it (the round
-   trip). Then the stretches (`choose.score`) Fieldmind ranks for the question are labelled: 1 when a stretch
-   holds the unit, 0 otherwise — the lines around it, its heading, the other retrieved pages: today's near
-   misses. Every stretch of an unanswerable question is 0. One JSON line a question in `training-set.jsonl`; every unit
+3. **Questions.** Units (sentences, list items, table rows of 6–60 words) are taken in a seeded order; for each, the
+   default model (Qwen2.5-Coder-0.5B-Instruct, or another with `--model`: each question records its `writer`) writes
+   one question of a kind taken in turn: a value or setting asked for, a paraphrase, a "how do I", or one the line
+   does NOT answer though it sounds like it (for abstention). Dropped: a question that copies the line (`COPY_WORDS`
+   words in a row), one that is not a question, one whose page is not among the five passages retrieved for it (the
+   round trip). Then the stretches (`choose.score`) Fieldmind ranks for the question are labelled: 1 when a stretch
+   holds the unit, 0 otherwise — the lines around it, its heading, the other retrieved pages: today's near misses.
+   Every stretch of an unanswerable question is 0. One JSON line a question in `training-set.jsonl`; every unit
    tried, kept or not, in `progress.jsonl`: killed, it resumes where it stopped.
 """
 
@@ -60,18 +59,15 @@ EXCLUDED = re.compile(
 )
 """The software of the question sets (AMC, Debian Live, apcupsd, AVRDUDE, Network UPS Tools, GPSBabel, expEYES) and its
 kin (gpsd reads the same receivers as GPSBabel): never trained on."""
-KINDS = ("value", "paraphrase", "howto", "problem", "value", "paraphrase", "unanswerable")
-"""The kinds of question, taken in turn: values and paraphrases twice as often as the others. ("problem", the way
-people ask — "My … does …. What should I do?" — came with the 1.5B writer; the first 3,101 questions have none.)"""
+KINDS = ("value", "paraphrase", "howto", "value", "paraphrase", "unanswerable")
+"""The kinds of question, taken in turn: values and paraphrases twice as often as the others. (A problem in the
+user's words, "My … What should I do?", was tried with the 1.5B writer: 3 kept of 43 units, most of them "My pump
+is not working" whatever the line said — the 3 are in the set as kind "problem".)"""
 INSTRUCTIONS = {
     "value": "Write one question whose answer is a value, setting, name or number given in this text.",
     "paraphrase": "Write one question that this text answers, in other words than the text uses.",
     "howto": "Write one question starting with 'How do I' that this text answers.",
     "unanswerable": "Write one question on the same subject that this text does NOT answer.",
-    "problem": (
-        "Write one question a user with a problem would ask, which this text answers. Start with 'My' or 'I', "
-        "say what goes wrong, then ask what to do. For example: My pump is noisy. What should I check?"
-    ),
 }
 SYSTEM = "You write the questions that technicians ask about their manuals."
 COPY_WORDS = 6
