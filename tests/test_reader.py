@@ -5,6 +5,7 @@ and doctor says so; and the shipped reader, when one ships, answers from the dem
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 import subprocess
@@ -101,6 +102,19 @@ def test_the_training_pipeline_makes_a_small_reader_the_app_can_run(tiny_reader:
     reader = Reader(tiny_reader)
     scores = reader.scores("How much oil does the reservoir hold?", ["The reservoir holds 20 litres.", "Drain it."])
     assert len(scores) == 2 and all(abs(s) < 100 for s in scores) and reader.error is None
+
+
+def test_training_questions_lose_the_writers_talk_of_the_manual_text() -> None:
+    """The writer says "in the manual text" (it speaks of its prompt); nobody asks a manual so."""
+    spec = importlib.util.spec_from_file_location("make_training_set", READER_DIR / "make_training_set.py")
+    assert spec is not None and spec.loader is not None
+    maker = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(maker)
+    assert maker.plain("What is the default port in the manual text?") == "What is the default port?"
+    assert maker.plain("What does --quiet do, according to the given text?") == "What does --quiet do?"
+    assert maker.plain("Which file holds the options in this manual?") == "Which file holds the options?"
+    assert maker.plain("What does the manual say about locks?") == "What does the manual say about locks?"
+    assert maker.plain("What is the text encoding?") == "What is the text encoding?"
 
 
 def _damaged(reader_file: ReaderFile, tmp_path: Path) -> ReaderFile:

@@ -218,13 +218,26 @@ def _copies(question: str, line: str) -> bool:
     return any(tuple(asked[i : i + COPY_WORDS]) in grams for i in range(len(asked) - COPY_WORDS + 1))
 
 
+TEXT_TALK = re.compile(
+    r"\s*,?\s+(?:in|from|of|according to|by)\s+(?:the\s+|this\s+)?(?:given\s+)?(?:manual\s+)?(?:text|manual)(?=\s*\?$)",
+    re.IGNORECASE,
+)
+""""… in the manual text?", "… in the given text?": the writer speaking of its prompt (one question in nine);
+nobody asks a manual so."""
+
+
+def plain(question: str) -> str:
+    """The question without the writer's talk of "the manual text" at its end."""
+    return TEXT_TALK.sub("", question)
+
+
 def _clean(written: str) -> str | None:
-    """The first question in what the model wrote, or None."""
+    """The first question in what the model wrote, in plain words, or None."""
     line = written.strip().strip('"').splitlines()[0].strip() if written.strip() else ""
     line = re.sub(r"^(?:Question|Q)\s*[:.]\s*", "", line, flags=re.IGNORECASE).strip().strip('"')
     if not line.endswith("?") or not 4 <= len(line.split()) <= 30:
         return None
-    return line
+    return plain(line)
 
 
 def _holds(window: Any, unit: dict[str, Any]) -> bool:

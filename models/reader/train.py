@@ -51,7 +51,12 @@ def dev_document(name: str) -> bool:
 
 
 def load_rows(path: Path, limit: int | None) -> list[dict[str, Any]]:
+    """The training set's questions, in plain words (the first sets kept the writer's "… in the manual text?")."""
+    from make_training_set import plain
+
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    for row in rows:
+        row["question"] = plain(row["question"])
     return rows[:limit] if limit else rows
 
 
