@@ -34,6 +34,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from make_training_set import WRITER, plain  # noqa: E402
+
 SEED = 20261204
 MAX_TOKENS = 128
 """Question and stretch together; a stretch is at most 60 words under its section's path (~100 tokens). The
@@ -52,8 +55,6 @@ def dev_document(name: str) -> bool:
 
 def load_rows(path: Path, limit: int | None) -> list[dict[str, Any]]:
     """The training set's questions, in plain words (the first sets kept the writer's "… in the manual text?")."""
-    from make_training_set import plain
-
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     for row in rows:
         row["question"] = plain(row["question"])
@@ -62,7 +63,7 @@ def load_rows(path: Path, limit: int | None) -> list[dict[str, Any]]:
 
 def writer(row: dict[str, Any]) -> str:
     """The model that wrote a question (the first sets were all written by the default model)."""
-    return str(row.get("writer", "qwen2.5-coder-0.5b-instruct"))
+    return str(row.get("writer", WRITER))
 
 
 def pairs(rows: list[dict[str, Any]], negatives: int = NEGATIVES) -> dict[str, list[Any]]:
@@ -349,8 +350,15 @@ def main() -> None:
         trainer.train(resume_from_checkpoint=True if resume else None)
     train_s = time.perf_counter() - started
 
+    read: dict[tuple[tuple[str, str], ...], list[float]] = {}
+
     def predict(batch: list[tuple[str, str]]) -> list[float]:
-        return [float(x) for x in model.predict(batch, activation_fn=torch.nn.Identity(), show_progress_bar=False)]
+        """The reader's logits, each question's stretches read once (the figures by writer measure them again)."""
+        key = tuple(batch)
+        if key not in read:
+            logits = model.predict(batch, activation_fn=torch.nn.Identity(), show_progress_bar=False)
+            read[key] = [float(x) for x in logits]
+        return read[key]
 
     report: dict[str, Any] = {
         "questions": len(rows),
