@@ -39,6 +39,7 @@ Drain water from the reservoir through the bottom plug once a month.
 If the pump is noisy, check the suction line for air leaks and tighten its clamps.
 If the oil overheats, clean the cooler fins and check that the fan turns.
 """
+FILLED = "The reservoir holds 20 litres of ISO VG 46 hydraulic oil."
 
 
 def _ships_a_reader() -> bool:
@@ -68,7 +69,13 @@ def tiny_reader(tmp_path_factory: pytest.TempPathFactory, models_dir: Path, embe
     for _ in range(2):
         run = subprocess.run(make, capture_output=True, text=True, timeout=300)
         assert run.returncode == 0, run.stderr[-3000:]
+    people = _module("people")  # a person's question of the same manual, as people.py labels an FAQ's
+    kb = people._knowledge(work)
+    rows, _ = people.label(kb, [{"question": "How big is the oil tank?", "doc": "hp20.md", "opening": FILLED}])
+    kb.close()
+    (out / "people-set.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
     train = [sys.executable, str(READER_DIR / "train.py"), "--training-set", str(out / "training-set.jsonl")]
+    train += ["--people", str(out / "people-set.jsonl")]
     train += ["--out", str(out / "reader"), "--work", str(tmp_path / "train"), "--max-steps", "2", "--batch", "4"]
     trained = subprocess.run(
         train,
@@ -96,7 +103,7 @@ def test_the_training_pipeline_makes_a_small_reader_the_app_can_run(tiny_reader:
         assert (sum(labels) == 0) == (row["kind"] == "unanswerable")
         assert row["writer"].endswith(".gguf")  # the model that wrote it, as named on the command line
     report = json.loads((tiny_reader.path.parent / "training-report.json").read_text())
-    assert report["questions_by_writer"] == {rows[0]["writer"]: len(rows)}
+    assert report["questions_by_writer"] == {rows[0]["writer"]: len(rows), "people": 1}
     assert report["export"]["int8_bytes"] == tiny_reader.size_bytes < report["export"]["fp32_bytes"] / 2
     assert tiny_reader.size_bytes <= 30 * 2**20
     reader = Reader(tiny_reader)
@@ -104,17 +111,99 @@ def test_the_training_pipeline_makes_a_small_reader_the_app_can_run(tiny_reader:
     assert len(scores) == 2 and all(abs(s) < 100 for s in scores) and reader.error is None
 
 
+def _module(name: str):  # type: ignore[no-untyped-def]
+    """A script of models/reader/, imported as the scripts import each other."""
+    if str(READER_DIR) not in sys.path:
+        sys.path.insert(0, str(READER_DIR))
+    spec = importlib.util.spec_from_file_location(name, READER_DIR / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_training_questions_lose_the_writers_talk_of_the_manual_text() -> None:
     """The writer says "in the manual text" (it speaks of its prompt); nobody asks a manual so."""
-    spec = importlib.util.spec_from_file_location("make_training_set", READER_DIR / "make_training_set.py")
-    assert spec is not None and spec.loader is not None
-    maker = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(maker)
+    maker = _module("make_training_set")
     assert maker.plain("What is the default port in the manual text?") == "What is the default port?"
     assert maker.plain("What does --quiet do, according to the given text?") == "What does --quiet do?"
     assert maker.plain("Which file holds the options in this manual?") == "Which file holds the options?"
     assert maker.plain("What does the manual say about locks?") == "What does the manual say about locks?"
     assert maker.plain("What is the text encoding?") == "What is the text encoding?"
+
+
+FAQ_POD = """=head1 NAME
+
+pumpfaq - Pump questions
+
+=head1 Oil
+
+=head2 How much oil goes in the tank?
+
+The reservoir holds C<20 litres> of ISO VG 46 oil. Fill it to the upper mark.
+
+=head2 Why does the pump whine?
+
+Air is in the suction line: bleed it at the E<lt>topE<gt> screw.
+
+=head1 AUTHOR AND COPYRIGHT
+
+Somebody.
+"""
+
+FAQ_RST = """===========
+Filters FAQ
+===========
+
+.. contents::
+
+Changing filters
+================
+
+When should I change the return filter?
+---------------------------------------
+
+Every 500 hours, or when :ref:`the indicator <indicator>` turns red.
+
+Which element fits the ``HP-20``?
+---------------------------------
+
+The element HF-20-10 fits it.
+"""
+
+
+def test_faq_questions_are_asked_of_their_own_answers(tmp_path: Path, models_dir: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """people.py: an FAQ's question headings are taken out of its text and asked of it; the stretch that holds
+    the answer's opening is the one labelled 1."""
+    people = _module("people")
+    (tmp_path / "pumpfaq.pod").write_text(FAQ_POD)
+    (tmp_path / "filters.rst.txt").write_text(FAQ_RST)
+    documents = tmp_path / "work" / "documents"
+    documents.mkdir(parents=True)
+    asked = people.write_documents(tmp_path / "pumpfaq.pod", "pod", documents)
+    asked += people.write_documents(tmp_path / "filters.rst.txt", "rst", documents)
+    pump, filters = (documents / "pumpfaq.md").read_text(), (documents / "filters.md").read_text()
+    assert [a["question"] for a in asked] == [
+        "How much oil goes in the tank?",
+        "Why does the pump whine?",
+        "When should I change the return filter?",
+        "Which element fits the HP-20?",
+    ]
+    assert "?" not in pump + filters and "Somebody" not in pump and ".. contents" not in filters
+    assert pump.startswith("# pumpfaq - Pump questions\n\n## Oil\n\nThe reservoir holds 20 litres of ISO VG 46")
+    assert "at the <top> screw" in pump and "when the indicator turns red" in filters
+    assert asked[2]["opening"] == "Every 500 hours, or when the indicator turns red."
+    shutil.copytree(models_dir / "embedder", tmp_path / "work" / "models" / "embedder")
+    kb = people._knowledge(tmp_path / "work")
+    kb.ingest(sorted(documents.glob("*.md")))
+    rows, verdicts = people.label(kb, asked)
+    kb.close()
+    assert verdicts["kept"] == len(rows) >= 3
+    for row in rows:
+        assert row["writer"] == "people" and row["kind"] == "faq" and len(row["candidates"]) >= 2
+        held = [c for c in row["candidates"] if c["label"]]
+        assert held and all(row["unit"] in " ".join(c["lines"].split()) for c in held)
+        assert not any(row["unit"] in " ".join(c["lines"].split()) for c in row["candidates"] if not c["label"])
 
 
 def _damaged(reader_file: ReaderFile, tmp_path: Path) -> ReaderFile:
