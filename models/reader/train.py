@@ -35,7 +35,10 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from figures import measure  # noqa: E402
 from make_training_set import WRITER, plain  # noqa: E402
+from people import PEOPLE_SET  # noqa: E402
+from people import WRITER as PEOPLE  # noqa: E402
 
 SEED = 20261204
 MAX_TOKENS = 128
@@ -49,8 +52,20 @@ DEV_SHARE = 10
 ONNX_NAME = "fieldmind-reader.onnx"
 
 
+PEOPLE_DEV_SHARE = 3
+"""One question people wrote (`people.py`: an FAQ's) in this many is kept for the development figures: the FAQs
+are few documents, so they are split by question, not by document."""
+
+
 def dev_document(name: str) -> bool:
     return int(hashlib.sha256(name.encode()).hexdigest(), 16) % DEV_SHARE == 0
+
+
+def is_dev(row: dict[str, Any]) -> bool:
+    """Whether a question is a development one: its document's (a writer's), or its own (people's)."""
+    if writer(row) == PEOPLE:
+        return int(hashlib.sha256(row["id"].encode()).hexdigest(), 16) % PEOPLE_DEV_SHARE == 0
+    return dev_document(row["doc"])
 
 
 def load_rows(path: Path, limit: int | None) -> list[dict[str, Any]]:
@@ -93,56 +108,6 @@ def tuples(rows: list[dict[str, Any]], negatives: int = NEGATIVES) -> dict[str, 
             for n, text in enumerate(wrong):
                 out[f"negative_{n + 1}"].append(text)
     return out
-
-
-def auc(scores: list[float], labels: list[int]) -> float | None:
-    """ROC AUC: the chance a random positive scores above a random negative (ties count half)."""
-    positive = [s for s, y in zip(scores, labels, strict=True) if y]
-    negative = [s for s, y in zip(scores, labels, strict=True) if not y]
-    if not positive or not negative:
-        return None
-    ranked = sorted((s, y) for s, y in zip(scores, labels, strict=True))
-    rank_sum, index = 0.0, 0
-    while index < len(ranked):
-        end = index
-        while end < len(ranked) and ranked[end][0] == ranked[index][0]:
-            end += 1
-        mean_rank = (index + end + 1) / 2
-        rank_sum += mean_rank * sum(y for _, y in ranked[index:end])
-        index = end
-    n_pos, n_neg = len(positive), len(negative)
-    return (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
-
-
-def measure(rows: list[dict[str, Any]], predict: Any, residual: float | None = None) -> dict[str, Any]:
-    """On the development questions: does the best stretch (by the reader, and by today's score) hold the line,
-    and how well does the best stretch's reader score tell answerable-and-held from the rest (ROC AUC). A residual
-    reader is also measured as the app would use it: today's score + `residual` × its logit."""
-    top_reader = top_today = top_both = answerable = 0
-    best_scores: list[float] = []
-    best_right: list[int] = []
-    for row in rows:
-        candidates = row["candidates"]
-        scores = predict([(row["question"], c["text"]) for c in candidates])
-        best = max(range(len(candidates)), key=lambda i: scores[i])
-        today = max(range(len(candidates)), key=lambda i: candidates[i]["score"])
-        both = max(range(len(candidates)), key=lambda i: candidates[i]["score"] + (residual or 0.0) * scores[i])
-        right = int(candidates[best]["label"] == 1)
-        if row["kind"] != "unanswerable":
-            answerable += 1
-            top_reader += right
-            top_today += candidates[today]["label"] == 1
-            top_both += candidates[both]["label"] == 1
-        best_scores.append(float(scores[best]))
-        best_right.append(right)
-    return {
-        "questions": len(rows),
-        "answerable": answerable,
-        "best_holds_line_reader": round(top_reader / max(answerable, 1), 3),
-        "best_holds_line_today": round(top_today / max(answerable, 1), 3),
-        "best_holds_line_today_plus_reader": round(top_both / max(answerable, 1), 3) if residual else None,
-        "best_score_auc": round(auc(best_scores, best_right) or 0.0, 3),
-    }
 
 
 def export(model: Any, tokenizer_dir: Path, out: Path, work: Path) -> dict[str, Any]:
@@ -278,6 +243,11 @@ def residual_training(model: Any, rows: list[dict[str, Any]], args: argparse.Nam
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--training-set", type=Path, default=HERE / "training-set.jsonl")
+    parser.add_argument(
+        "--people", type=Path, default=PEOPLE_SET, help="questions people wrote (people.py); a missing file: none"
+    )
+    parser.add_argument("--people-repeat", type=int, default=3, help="how often each is trained on, being few")
+    parser.add_argument("--writers", default="", help="train on these writers' questions only (comma-separated)")
     parser.add_argument("--out", type=Path, default=HERE)
     parser.add_argument("--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "fieldmind-reader-train")
     parser.add_argument("--epochs", type=float, default=2.0)
@@ -312,8 +282,11 @@ def main() -> None:
     random.seed(SEED)
     torch.manual_seed(SEED)
     rows = load_rows(args.training_set, args.max_questions or None)
-    train_rows = [r for r in rows if not dev_document(r["doc"])]
-    dev_rows = [r for r in rows if dev_document(r["doc"])] or rows[-max(1, len(rows) // 10) :]
+    if args.people.exists():
+        rows += load_rows(args.people, None)
+    train_rows = [r for r in rows if not is_dev(r) and (not args.writers or writer(r) in args.writers.split(","))]
+    train_rows += [r for r in train_rows if writer(r) == PEOPLE] * (args.people_repeat - 1)
+    dev_rows = [r for r in rows if is_dev(r)] or rows[-max(1, len(rows) // 10) :]
     made = tuples(train_rows, args.negatives) if args.loss == "ranking" else pairs(train_rows, args.negatives)
     # (residual training reads every stretch of each question itself; `made` then only counts the pairs)
     train = Dataset.from_dict(made).shuffle(seed=SEED)
@@ -366,6 +339,8 @@ def main() -> None:
         "train_pairs": len(train),
         "positives": int(sum(train["label"])) if "label" in train.column_names else len(train),
         "loss": args.loss,
+        "people_repeat": args.people_repeat,
+        "writers": args.writers or "all",
         "negatives_per_question": args.negatives,
         "epochs": args.epochs,
         "batch": args.batch,
