@@ -5,18 +5,19 @@
 Every question the writers make is a small model's way of asking, and a reader trained on them learns it
 (docs/quality.md, round 33). An FAQ is a list of questions that people asked of one program, each above the
 paragraphs that answer it. So: the FAQs of two Debian documentation packages (`perl-doc`: perlfaq1–9, in POD;
-`python3.11-doc`: the Python FAQ, in reStructuredText), fetched with `apt-get download` as Debian's other
-documentation packages are; their question headings taken out and kept aside, the rest written as Markdown
-(the FAQ's title and its chapters as headings, the answers as paragraphs) and read by Fieldmind's own
-`KnowledgeBase`. Each question then goes through retrieval and `choose.score` as a user's would, and the
-stretches are labelled like the training set's: 1 when a stretch holds its answer's opening, 0 otherwise
-(the answers before and after it, other chapters). Same record as `training-set.jsonl`, kind "faq", writer
-"people". Neither program is the software of any question set.
+`python3.11-doc`: the Python FAQ, in reStructuredText) and the plain-text FAQs of three more (`xz-utils`,
+`zlib1g-dev`, `procps`), fetched with `apt-get download` as Debian's other documentation packages are; their
+question headings taken out and kept aside, the rest written as Markdown (the FAQ's title and its chapters as
+headings, the answers as paragraphs) and read by Fieldmind's own `KnowledgeBase`. Each question then goes through
+retrieval and `choose.score` as a user's would, and the stretches are labelled like the training set's: 1 when a
+stretch holds its answer's opening, 0 otherwise (the answers before and after it, other chapters). Same record as
+`training-set.jsonl`, kind "faq", writer "people". None of these programs is the software of any question set.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
 import json
 import os
@@ -36,10 +37,16 @@ WRITER = "people"
 PACKAGES = {
     "perl-doc": ("usr/share/perl/5.36.0/pod", "perlfaq[1-9].pod", "pod"),
     "python3.11-doc": ("usr/share/doc/python3.11/html/_sources/faq", "*.rst.txt", "rst"),
+    "xz-utils": ("usr/share/doc/xz-utils", "faq.txt.gz", "text"),
+    "zlib1g-dev": ("usr/share/doc/zlib1g-dev", "FAQ.gz", "text"),
+    "procps": ("usr/share/doc/procps", "FAQ.gz", "text"),
 }
 LICENCES = {
     "perl-doc": "GPL-1+ or Artistic (the package copyright's `Files: *`; perlfaq: the same terms as Perl)",
     "python3.11-doc": "PSF-2.0 (the Python Software Foundation License, in the package copyright)",
+    "xz-utils": "PD (the package copyright's `Files: *`: put in the public domain)",
+    "zlib1g-dev": "Zlib (the package copyright's `Files: *`)",
+    "procps": "LGPL-2.1+ (the package copyright's `Files: *`)",
 }
 OPENING_CHARS = 60
 """An answer's opening: its first this many characters (spaces squeezed) mark the stretch that holds it."""
@@ -156,11 +163,38 @@ def faq_from_rst(text: str) -> tuple[str, list[tuple[str | None, str | None, lis
     return title, blocks
 
 
+QUESTION_MARK = re.compile(r"^(?:Q[:.]\s*|\d+\.\s+)?(?P<question>\S.*\?)$", re.DOTALL)
+ANSWER_MARK = re.compile(r"^A[:.]\s+")
+
+
+def faq_from_text(text: str) -> tuple[str, list[tuple[str | None, str | None, list[str]]]]:
+    """(title, [(None, question, paragraphs)]) of a plain-text FAQ: a question is a paragraph at the margin (or
+    one space in) that ends in "?", marked "Q:" or numbered or not; its answer the indented (or "A:") paragraphs
+    after it. Paragraphs before the first question (the title, where to find newer copies) are left out."""
+    paragraphs = [p for p in re.split(r"\n\s*\n", text.expandtabs(8)) if p.strip()]
+    first = _squeeze(paragraphs[0].strip().splitlines()[0]) if paragraphs else ""
+    title = "" if first.endswith("?") else first  # (procps' FAQ begins with its first question)
+    blocks: list[tuple[str | None, str | None, list[str]]] = []
+    for paragraph in paragraphs:
+        indent = len(paragraph) - len(paragraph.lstrip(" "))
+        asked = QUESTION_MARK.match(_squeeze(paragraph)) if indent <= 1 and len(paragraph) < 400 else None
+        if asked and not ANSWER_MARK.match(paragraph.lstrip()):
+            blocks.append((None, asked.group("question"), []))
+        elif blocks and not re.fullmatch(r"[-=*\s]+", paragraph):
+            blocks[-1][2].append(_squeeze(ANSWER_MARK.sub("", paragraph.lstrip())))
+    return title, blocks
+
+
 def write_documents(source: Path, kind: str, out: Path) -> list[dict[str, Any]]:
     """The FAQ as Markdown without its question headings; the questions with their answers' openings."""
-    title, blocks = (faq_from_pod if kind == "pod" else faq_from_rst)(source.read_text(errors="replace"))
-    name = re.sub(r"\W+", "-", source.name.split(".")[0]) + ".md"
-    parts = [f"# {title or source.stem}"]
+    parse = {"pod": faq_from_pod, "rst": faq_from_rst, "text": faq_from_text}[kind]
+    raw = gzip.decompress(source.read_bytes()) if source.suffix == ".gz" else source.read_bytes()
+    title, blocks = parse(raw.decode("utf-8", errors="replace"))
+    stem = source.name.split(".")[0]
+    if kind == "text":  # FAQ.gz, faq.txt.gz: named by their package
+        stem = f"{source.parent.name}-{stem}"
+    name = re.sub(r"\W+", "-", stem) + ".md"
+    parts = [f"# {title or stem}"]
     asked: list[dict[str, Any]] = []
     last_chapter = None
     for chapter, question, paragraphs in blocks:
