@@ -5,6 +5,7 @@ and doctor says so; and the shipped reader, when one ships, answers from the dem
 
 from __future__ import annotations
 
+import gzip
 import importlib.util
 import json
 import shutil
@@ -77,6 +78,7 @@ def tiny_reader(tmp_path_factory: pytest.TempPathFactory, models_dir: Path, embe
     train = [sys.executable, str(READER_DIR / "train.py"), "--training-set", str(out / "training-set.jsonl")]
     train += ["--people", str(out / "people-set.jsonl")]
     train += ["--out", str(out / "reader"), "--work", str(tmp_path / "train"), "--max-steps", "2", "--batch", "4"]
+    train += ["--loss", "residual", "--curve-steps", "1"]  # the training the rounds since 31 use
     trained = subprocess.run(
         train,
         capture_output=True,
@@ -104,6 +106,8 @@ def test_the_training_pipeline_makes_a_small_reader_the_app_can_run(tiny_reader:
         assert row["writer"].endswith(".gguf")  # the model that wrote it, as named on the command line
     report = json.loads((tiny_reader.path.parent / "training-report.json").read_text())
     assert report["questions_by_writer"] == {rows[0]["writer"]: len(rows), "people": 1}
+    (point,) = report["dev_curve"]  # measured after step 1 of 2, by writer
+    assert point["step"] == 1 and len(point) > 1 and all(0 <= v <= 1 for k, v in point.items() if k != "step")
     assert report["export"]["int8_bytes"] == tiny_reader.size_bytes < report["export"]["fp32_bytes"] / 2
     assert tiny_reader.size_bytes <= 30 * 2**20
     reader = Reader(tiny_reader)
@@ -171,6 +175,24 @@ Which element fits the ``HP-20``?
 The element HF-20-10 fits it.
 """
 
+FAQ_TEXT = """
+Pump FAQ
+========
+
+Q:  How often is the oil changed?
+
+A:  Every 2000 hours. Drain it warm
+    through the bottom plug.
+
+ 2. Can the pump run dry? Briefly?
+
+    No. Running dry for more than 10 seconds scores the vanes.
+
+Why is the motor hot?
+
+\tThe fan cover is blocked: clean it. Does it still overheat? Call service.
+"""
+
 
 def test_faq_questions_are_asked_of_their_own_answers(tmp_path: Path, models_dir: Path, embedder) -> None:  # type: ignore[no-untyped-def]
     """people.py: an FAQ's question headings are taken out of its text and asked of it; the stretch that holds
@@ -182,6 +204,16 @@ def test_faq_questions_are_asked_of_their_own_answers(tmp_path: Path, models_dir
     documents.mkdir(parents=True)
     asked = people.write_documents(tmp_path / "pumpfaq.pod", "pod", documents)
     asked += people.write_documents(tmp_path / "filters.rst.txt", "rst", documents)
+    (tmp_path / "pump-tools").mkdir()
+    (tmp_path / "pump-tools" / "FAQ.gz").write_bytes(gzip.compress(FAQ_TEXT.encode()))
+    plain = people.write_documents(tmp_path / "pump-tools" / "FAQ.gz", "text", documents)
+    assert [(a["question"], a["opening"]) for a in plain] == [
+        ("How often is the oil changed?", "Every 2000 hours. Drain it warm through the bottom plug."),
+        ("Can the pump run dry? Briefly?", "No. Running dry for more than 10 seconds scores the vanes."),
+        ("Why is the motor hot?", "The fan cover is blocked: clean it. Does it still overheat? Call service."[:60]),
+    ]  # (an answer's opening: its first 60 characters)
+    assert (documents / "pump-tools-FAQ.md").read_text().startswith("# Pump FAQ\n\nEvery 2000 hours.")
+    (documents / "pump-tools-FAQ.md").unlink()
     pump, filters = (documents / "pumpfaq.md").read_text(), (documents / "filters.md").read_text()
     assert [a["question"] for a in asked] == [
         "How much oil goes in the tank?",

@@ -25,6 +25,7 @@ import random
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -180,9 +181,12 @@ today's score / RESIDUAL_SCALE + the reader's, so in the app it is today's score
 move it where the data agree."""
 
 
-def residual_training(model: Any, rows: list[dict[str, Any]], args: argparse.Namespace) -> int:
+def residual_training(
+    model: Any, rows: list[dict[str, Any]], args: argparse.Namespace, check: Callable[[int], None] | None = None
+) -> int:
     """Listwise: each question's stretches together, the chance mass on those that hold the line maximised (the
-    stretches' own scores from today as a fixed prior). Checkpoints to `--work`; `--resume` goes on from one."""
+    stretches' own scores from today as a fixed prior). Checkpoints to `--work`; `--resume` goes on from one.
+    `check(step)` runs every `--curve-steps` steps, the network in eval mode."""
     import torch
 
     network, tokenizer = model.model, model.tokenizer
@@ -233,6 +237,10 @@ def residual_training(model: Any, rows: list[dict[str, Any]], args: argparse.Nam
         if step % 20 == 0:
             rate = (time.perf_counter() - started) / step
             print(f"step {step}/{total}, {rate:.1f} s a step", file=sys.stderr, flush=True)
+        if check and args.curve_steps and step % args.curve_steps == 0 and step < total:
+            network.eval()
+            check(step)
+            network.train()
         if step % args.save_steps == 0 or step == total:
             state = {"model": network.state_dict(), "optimiser": optimiser.state_dict()}
             torch.save(state | {"schedule": schedule.state_dict(), "step": step}, checkpoint)
@@ -265,6 +273,9 @@ def main() -> None:
     parser.add_argument("--max-steps", type=int, default=-1)
     parser.add_argument("--save-steps", type=int, default=200)
     parser.add_argument("--resume", action="store_true")
+    parser.add_argument(
+        "--curve-steps", type=int, default=0, help="residual: the development figures by writer every N steps too"
+    )
     parser.add_argument("--threads", type=int, default=0)
     args = parser.parse_args()
 
@@ -314,9 +325,23 @@ def main() -> None:
         loss: Any = MultipleNegativesRankingLoss(model, num_negatives=4)
     else:
         loss = BinaryCrossEntropyLoss(model)
+    writers = sorted({writer(r) for r in rows})
+    by_writer = {w: [r for r in dev_rows if writer(r) == w] for w in writers}
+    curve: list[dict[str, Any]] = []
+
+    def check(step: int) -> None:
+        """Where the training stands on each writer's development questions: where it helps, where it harms."""
+
+        def fresh(batch: list[tuple[str, str]]) -> list[float]:
+            return [float(x) for x in model.predict(batch, activation_fn=torch.nn.Identity(), show_progress_bar=False)]
+
+        figures = {w: measure(some, fresh, RESIDUAL_SCALE) for w, some in by_writer.items() if some}
+        curve.append({"step": step} | {w: f["best_holds_line_today_plus_reader"] for w, f in figures.items()})
+        print(json.dumps(curve[-1]), file=sys.stderr, flush=True)
+
     started = time.perf_counter()
     if args.loss == "residual":
-        residual_training(model, train_rows, args)
+        residual_training(model, train_rows, args, check)
     else:
         trainer = CrossEncoderTrainer(model=model, args=training, train_dataset=train, loss=loss)
         resume = args.resume and any(args.work.glob("checkpoint-*"))
@@ -349,11 +374,11 @@ def main() -> None:
         "train_s": round(train_s, 1),
         "dev": measure(dev_rows, predict, RESIDUAL_SCALE if args.loss == "residual" else None),
     }
-    writers = sorted({writer(r) for r in rows})
     report["questions_by_writer"] = {w: sum(writer(r) == w for r in rows) for w in writers}
+    if curve:
+        report["dev_curve"] = curve
     if len(writers) > 1:
         residual = RESIDUAL_SCALE if args.loss == "residual" else None
-        by_writer = {w: [r for r in dev_rows if writer(r) == w] for w in writers}
         report["dev_by_writer"] = {w: measure(some, predict, residual) for w, some in by_writer.items()}
     report["export"] = export(model, base, args.out, args.work)
     (args.out / "training-report.json").write_text(json.dumps(report, indent=1) + "\n")
