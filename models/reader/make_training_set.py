@@ -250,6 +250,16 @@ def _holds(window: Any, unit: dict[str, Any]) -> bool:
     return bool(window.start <= unit["start"] < window.end)
 
 
+def stretch(window: Any, label: int) -> dict[str, Any]:
+    """A candidate stretch as the training set records it: what the reader reads, its lines, label and today's score."""
+    return {
+        "text": window.scoring_text(),
+        "lines": window.embedding_text(),
+        "label": label,
+        "score": round(window.score, 4),
+    }
+
+
 def _view(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -331,13 +341,10 @@ def questions(args: argparse.Namespace) -> None:
                             "unit": unit["text"],
                             "absent": absent,
                             "candidates": [
-                                {
-                                    "text": w.scoring_text(),
-                                    "lines": w.embedding_text(),
-                                    "label": label,
-                                    "score": round(w.score, 4),
+                                stretch(w, label)
+                                | {
                                     "same_page": w.passage.doc_id == unit["doc_id"]
-                                    and _view(w.first.page_text) == unit["view"],
+                                    and _view(w.first.page_text) == unit["view"]
                                 }
                                 for w, label in zip(windows, labels, strict=True)
                             ],

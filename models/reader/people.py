@@ -29,7 +29,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from make_training_set import TOP_K, _knowledge  # noqa: E402
+from make_training_set import TOP_K, _knowledge, stretch  # noqa: E402
 
 PEOPLE_SET = HERE / "people-set.jsonl"
 PEOPLE_SOURCES = HERE / "people-sources.json"
@@ -202,7 +202,7 @@ def write_documents(source: Path, kind: str, out: Path) -> list[dict[str, Any]]:
             parts.append(f"## {chapter}")
             last_chapter = chapter
         parts.extend(paragraphs)
-        opening = next((_squeeze(p) for p in paragraphs if len(_squeeze(p)) >= 20), "")
+        opening = next((text for text in map(_squeeze, paragraphs) if len(text) >= 20), "")
         if question and question.endswith("?") and opening:
             asked.append({"question": question, "doc": name, "opening": opening[:OPENING_CHARS]})
     (out / name).write_text("\n\n".join(parts) + "\n", encoding="utf-8")
@@ -263,10 +263,7 @@ def label(kb: Any, asked: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], d
                 "page": None,
                 "unit": item["opening"],
                 "absent": len(kb.absent_terms(terms.topic_terms(item["question"]))),
-                "candidates": [
-                    {"text": w.scoring_text(), "lines": w.embedding_text(), "label": y, "score": round(w.score, 4)}
-                    for w, y in zip(windows, labels, strict=True)
-                ],
+                "candidates": [stretch(w, y) for w, y in zip(windows, labels, strict=True)],
             }
         )
     return rows, verdicts

@@ -58,15 +58,14 @@ PEOPLE_DEV_SHARE = 3
 are few documents, so they are split by question, not by document."""
 
 
-def dev_document(name: str) -> bool:
-    return int(hashlib.sha256(name.encode()).hexdigest(), 16) % DEV_SHARE == 0
+def _one_in(share: int, key: str) -> bool:
+    """A fixed, seedless draw: whether `key` falls in the one part of `share`."""
+    return int(hashlib.sha256(key.encode()).hexdigest(), 16) % share == 0
 
 
 def is_dev(row: dict[str, Any]) -> bool:
     """Whether a question is a development one: its document's (a writer's), or its own (people's)."""
-    if writer(row) == PEOPLE:
-        return int(hashlib.sha256(row["id"].encode()).hexdigest(), 16) % PEOPLE_DEV_SHARE == 0
-    return dev_document(row["doc"])
+    return _one_in(PEOPLE_DEV_SHARE, row["id"]) if writer(row) == PEOPLE else _one_in(DEV_SHARE, row["doc"])
 
 
 def load_rows(path: Path, limit: int | None) -> list[dict[str, Any]]:
