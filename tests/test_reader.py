@@ -113,6 +113,11 @@ def test_the_training_pipeline_makes_a_small_reader_the_app_can_run(tiny_reader:
     reader = Reader(tiny_reader)
     scores = reader.scores("How much oil does the reservoir hold?", ["The reservoir holds 20 litres.", "Drain it."])
     assert len(scores) == 2 and all(abs(s) < 100 for s in scores) and reader.error is None
+    train = [sys.executable, str(READER_DIR / "train.py"), "--training-set", str(out / "training-set.jsonl")]
+    train += ["--people", str(out / "people-set.jsonl"), "--writers", "people,qwen-typo", "--out", str(out / "no")]
+    refused = subprocess.run(train, capture_output=True, text=True, timeout=120)  # a misspelt writer: said so
+    assert refused.returncode != 0 and "no questions by qwen-typo" in refused.stderr
+    assert rows[0]["writer"] in refused.stderr and not (out / "no").exists()
 
 
 def _module(name: str):  # type: ignore[no-untyped-def]

@@ -277,6 +277,22 @@ def main() -> None:
     )
     parser.add_argument("--threads", type=int, default=0)
     args = parser.parse_args()
+    rows = load_rows(args.training_set, args.max_questions or None)
+    if args.people.exists():
+        rows += load_rows(args.people, None)
+    known, wanted = {writer(r) for r in rows}, [w for w in args.writers.split(",") if w]
+    if unknown := sorted(set(wanted) - known):
+        raise SystemExit(
+            f"--writers: no questions by {', '.join(unknown)} in {args.training_set} or {args.people}; "
+            f"its writers are {', '.join(sorted(known))}"
+        )
+    train_rows = [r for r in rows if not is_dev(r) and (not wanted or writer(r) in wanted)]
+    train_rows += [r for r in train_rows if writer(r) == PEOPLE] * (args.people_repeat - 1)
+    dev_rows = [r for r in rows if is_dev(r)] or rows[-max(1, len(rows) // 10) :]
+    if not train_rows:
+        raise SystemExit(
+            f"no questions left to train on: all {' and '.join(wanted) or 'the'} questions are development ones"
+        )
 
     import torch
     from datasets import Dataset
@@ -291,12 +307,6 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     random.seed(SEED)
     torch.manual_seed(SEED)
-    rows = load_rows(args.training_set, args.max_questions or None)
-    if args.people.exists():
-        rows += load_rows(args.people, None)
-    train_rows = [r for r in rows if not is_dev(r) and (not args.writers or writer(r) in args.writers.split(","))]
-    train_rows += [r for r in train_rows if writer(r) == PEOPLE] * (args.people_repeat - 1)
-    dev_rows = [r for r in rows if is_dev(r)] or rows[-max(1, len(rows) // 10) :]
     made = tuples(train_rows, args.negatives) if args.loss == "ranking" else pairs(train_rows, args.negatives)
     # (residual training reads every stretch of each question itself; `made` then only counts the pairs)
     train = Dataset.from_dict(made).shuffle(seed=SEED)
