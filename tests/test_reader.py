@@ -243,6 +243,13 @@ def test_faq_questions_are_asked_of_their_own_answers(tmp_path: Path, models_dir
         assert not any(row["unit"] in " ".join(c["lines"].split()) for c in row["candidates"] if not c["label"])
 
 
+def test_an_faq_package_that_cannot_be_fetched_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    people = _module("people")
+    monkeypatch.setattr(people, "PACKAGES", {"no-such-fieldmind-faq": ("usr/share/doc", "FAQ", "text")})
+    with pytest.raises(SystemExit, match=r"apt-get download no-such-fieldmind-faq failed: .*no-such-fieldmind-faq"):
+        people.fetch(tmp_path)
+
+
 def _damaged(reader_file: ReaderFile, tmp_path: Path) -> ReaderFile:
     copy = tmp_path / "damaged" / reader_file.path.name
     copy.parent.mkdir()

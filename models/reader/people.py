@@ -216,7 +216,9 @@ def fetch(work: Path) -> list[dict[str, Any]]:
     found = []
     for package, (folder, pattern, kind) in PACKAGES.items():
         if not list(debs.glob(f"{package}_*.deb")):
-            subprocess.run(["apt-get", "download", package], cwd=debs, check=True, capture_output=True)
+            run = subprocess.run(["apt-get", "download", package], cwd=debs, capture_output=True, text=True)
+            if run.returncode:
+                raise SystemExit(f"apt-get download {package} failed: {run.stderr.strip()[-300:]}")
         deb = sorted(debs.glob(f"{package}_*.deb"))[-1]
         unpacked = debs / package
         if not unpacked.exists():
