@@ -199,6 +199,84 @@ Why is the motor hot?
 """
 
 
+FAQ_NUMBERED = """Pump FAQ
+********
+
+1 Oil
+*****
+
+1.1 How much oil goes in the tank?
+==================================
+
+Twenty litres of ISO VG 46.
+   Fill it to the upper mark. Is that all? Yes.
+
+1.2 Legalese
+============
+
+This document is free.
+
+2. What is the seal kit?
+~~~~~~~~~~~~~~~~~~~~~~~~
+  SK-20, for both shafts.
+""" + "".join(f"\n3.{n} Question {n}?\n========\n\nAnswer {n} of the list, with its twenty words.\n" for n in range(8))
+
+FAQ_QA = """Pump questions!!
+----------------
+Q) Help! The pump stops after a minute.
+A1) The thermal switch trips: check the fan.
+A2) Or the filter is blocked.
+Q: Can I run it on 110 V?
+A: No: it runs on 230 V only, at 50 Hz.
+"""
+
+FAQ_HTML = """<html><head><title>Pump FAQ</title></head><body><h1>Pump FAQ</h1>
+<ol><li><a href="#q1">1.1. How often is the belt changed?</a></li>
+<li><a href="#q2">M2. The pump is loud after I changed the belt, and it smells hot.</a></li>
+<li><a href="#chapter">Belts</a></li><li><a href="#q3"><strike>Why is it red?</strike></a></li></ol>
+<h2 id="chapter">Belts</h2>
+<h3><a name="q1"></a>1.1. How often is the belt changed?</h3>
+<blockquote><p>Every <b>800 hours</b>, or when it cracks.</p><p>Use belt B-20.</p></blockquote>
+<a name="q2"></a><p><b>M2. The pump is loud after I changed the belt, and it smells hot.</b></p>
+<blockquote>The belt is too tight: loosen it a turn.</blockquote>
+<a name="q3"></a><p>Why is it red?</p><p>Paint.</p>
+</body></html>"""
+
+
+def test_faq_formats_people_write(tmp_path: Path) -> None:
+    """people.py reads the FAQ layouts Debian's packages carry: numbered and underlined (R, mdadm), "Q)" with
+    "A1)" (vsftpd), and HTML whose contents list links each question to its answer (fetchmail, nano, SQLite)."""
+    people = _module("people")
+    documents = tmp_path / "documents"
+    documents.mkdir()
+    for name, text in (("FAQ", FAQ_NUMBERED), ("FAQ.txt", FAQ_QA), ("faq.html", FAQ_HTML)):
+        (tmp_path / name).write_text(text)
+    numbered = people.write_documents(tmp_path / "FAQ", "text", documents, "pump-doc")
+    assert [(a["question"], a["opening"]) for a in numbered[:2]] == [
+        ("How much oil goes in the tank?", "Twenty litres of ISO VG 46. Fill it to the upper mark. Is th"),
+        ("What is the seal kit?", "SK-20, for both shafts."),
+    ]
+    assert len(numbered) == 10  # numbered questions only: "Is that all? Yes." is an answer's line
+    text = (documents / "pump-doc-FAQ.md").read_text()
+    assert "## Oil" in text and "This document is free." in text and "?" not in text.replace("Is that all?", "")
+    told = people.write_documents(tmp_path / "FAQ.txt", "text", documents, "pump-qa")
+    assert [(a["question"], a["opening"]) for a in told] == [
+        ("Help! The pump stops after a minute.", "The thermal switch trips: check the fan."),
+        ("Can I run it on 110 V?", "No: it runs on 230 V only, at 50 Hz."),
+    ]  # a question marked "Q)" may tell a problem
+    html = people.write_documents(tmp_path / "faq.html", "html", documents, "pump-html")
+    assert [(a["question"], a["opening"]) for a in html] == [
+        ("How often is the belt changed?", "Every 800 hours, or when it cracks."),
+        (
+            "The pump is loud after I changed the belt, and it smells hot.",
+            "The belt is too tight: loosen it a turn.",
+        ),
+    ]  # (a struck-out question, and a chapter's link, are not asked)
+    page = (documents / "pump-html-faq.md").read_text()
+    assert page.startswith("# Pump FAQ") and "## Belts" in page and "Use belt B-20." in page
+    assert "How often" not in page and "is loud" not in page
+
+
 def test_faq_questions_are_asked_of_their_own_answers(tmp_path: Path, models_dir: Path, embedder) -> None:  # type: ignore[no-untyped-def]
     """people.py: an FAQ's question headings are taken out of its text and asked of it; the stretch that holds
     the answer's opening is the one labelled 1."""
@@ -238,9 +316,23 @@ def test_faq_questions_are_asked_of_their_own_answers(tmp_path: Path, models_dir
     assert verdicts["kept"] == len(rows) >= 3
     for row in rows:
         assert row["writer"] == "people" and row["kind"] == "faq" and len(row["candidates"]) >= 2
-        held = [c for c in row["candidates"] if c["label"]]
-        assert held and all(row["unit"] in " ".join(c["lines"].split()) for c in held)
+        assert any(c["label"] for c in row["candidates"])
         assert not any(row["unit"] in " ".join(c["lines"].split()) for c in row["candidates"] if not c["label"])
+
+
+def test_a_stretch_inside_an_faq_answer_answers_it() -> None:
+    """people.py: an FAQ's answer is often several paragraphs; a stretch from their middle answers its question as
+    the opening does, and one that is mostly the next answer does not."""
+    people = _module("people")
+    item = {
+        "opening": "Drain the oil warm through the bottom plug.",
+        "answer": "Drain the oil warm through the bottom plug. Refill with 20 litres of VG 46. "
+        "Run the pump for a minute and check the level again; top it up to the upper mark.",
+    }
+    assert people.answers("Drain the oil warm through the bottom plug. Refill with 20 litres", item)
+    assert people.answers("Refill with 20 litres of VG 46. Run the pump for a minute and check the level again;", item)
+    assert not people.answers("top it up to the upper mark. The seal kit is SK-20. It fits both shafts.", item)
+    assert not people.answers("", item)
 
 
 def test_an_faq_package_that_cannot_be_fetched_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,12 +5,14 @@
 Every question the writers make is a small model's way of asking, and a reader trained on them learns it
 (docs/quality.md, round 33). An FAQ is a list of questions that people asked of one program, each above the
 paragraphs that answer it. So: the FAQs of two Debian documentation packages (`perl-doc`: perlfaq1–9, in POD;
-`python3.11-doc`: the Python FAQ, in reStructuredText) and the plain-text FAQs of three more (`xz-utils`,
-`zlib1g-dev`, `procps`), fetched with `apt-get download` as Debian's other documentation packages are; their
-question headings taken out and kept aside, the rest written as Markdown (the FAQ's title and its chapters as
+`python3.11-doc`: the Python FAQ, in reStructuredText), the plain-text FAQs of nine more (`xz-utils`, `zlib1g-dev`,
+`procps`, `r-base-core`: the R FAQ, `zsh-common`, `mdadm`, `lftp`, `screen`, `vsftpd`) and the HTML FAQs of three
+(`fetchmail`, `nano`, `sqlite3-doc`), fetched with `apt-get download` as Debian's other documentation packages are;
+their question headings taken out and kept aside, the rest written as Markdown (the FAQ's title and its chapters as
 headings, the answers as paragraphs) and read by Fieldmind's own `KnowledgeBase`. Each question then goes through
 retrieval and `choose.score` as a user's would, and the stretches are labelled like the training set's: 1 when a
-stretch holds its answer's opening, 0 otherwise (the answers before and after it, other chapters). Same record as
+stretch holds its answer's opening or lies mostly inside its answer (see INSIDE_SHARE), 0 otherwise (the answers
+before and after it, other chapters). Same record as
 `training-set.jsonl`, kind "faq", writer "people". None of these programs is the software of any question set.
 """
 
@@ -40,6 +42,15 @@ PACKAGES = {
     "xz-utils": ("usr/share/doc/xz-utils", "faq.txt.gz", "text"),
     "zlib1g-dev": ("usr/share/doc/zlib1g-dev", "FAQ.gz", "text"),
     "procps": ("usr/share/doc/procps", "FAQ.gz", "text"),
+    "r-base-core": ("usr/share/R/doc", "FAQ", "text"),
+    "zsh-common": ("usr/share/doc/zsh-common", "FAQ.gz", "text"),
+    "mdadm": ("usr/share/doc/mdadm", "FAQ.gz", "text"),
+    "lftp": ("usr/share/doc/lftp", "FAQ", "text"),
+    "screen": ("usr/share/doc/screen", "FAQ.gz", "text"),
+    "vsftpd": ("usr/share/doc/vsftpd", "FAQ.gz", "text"),
+    "fetchmail": ("usr/share/doc/fetchmail", "fetchmail-FAQ.html", "html"),
+    "nano": ("usr/share/doc/nano", "faq.html", "html"),
+    "sqlite3-doc": ("usr/share/doc/sqlite3", "faq.html", "html"),
 }
 LICENCES = {
     "perl-doc": "GPL-1+ or Artistic (the package copyright's `Files: *`; perlfaq: the same terms as Perl)",
@@ -47,9 +58,23 @@ LICENCES = {
     "xz-utils": "PD (the package copyright's `Files: *`: put in the public domain)",
     "zlib1g-dev": "Zlib (the package copyright's `Files: *`)",
     "procps": "LGPL-2.1+ (the package copyright's `Files: *`)",
+    "r-base-core": "GPL-2+ (the R FAQ's own Legalese section)",
+    "zsh-common": "Zsh (the package copyright's `Files: *`)",
+    "mdadm": "GPL-2+ (the package copyright's `Files: *`)",
+    "lftp": "GPL-3 (the package copyright's `Files: *`)",
+    "screen": "GPL-3+ (the package copyright's `Files: *`)",
+    "vsftpd": "GPL-2 with SSL exception (the package copyright's `Files: *`)",
+    "fetchmail": "GPL-2+ with OpenSSL exception (the package copyright's `Files: *`)",
+    "nano": "GPL-3+ (the package copyright's `Files: *`)",
+    "sqlite3-doc": "public-domain (the package copyright's `Files: *`)",
 }
 OPENING_CHARS = 60
 """An answer's opening: its first this many characters (spaces squeezed) mark the stretch that holds it."""
+INSIDE_SHARE = 0.5
+"""A stretch also answers its question when at least this share of it (its sentences, by characters) is the answer's
+own text: an FAQ's answer is often several paragraphs, and a stretch from their middle answers as well as the first
+lines do. (Until round 37 only the opening counted: today's best stretch then held the answer for 84 of the 178
+development questions, and lay inside it for 142 — a reader was taught to prefer an answer's first lines.)"""
 
 
 def _squeeze(text: str) -> str:
@@ -163,36 +188,158 @@ def faq_from_rst(text: str) -> tuple[str, list[tuple[str | None, str | None, lis
     return title, blocks
 
 
-QUESTION_MARK = re.compile(r"^(?:Q[:.]\s*|\d+\.\s+)?(?P<question>\S.*\?)$", re.DOTALL)
-ANSWER_MARK = re.compile(r"^A[:.]\s+")
+QUESTION_MARK = re.compile(
+    r"^(?P<mark>Q[:.)]\s*|\(?[A-Z]?\d+[a-z]?(?:\.\d+)*[.:)]?\s+)?(?P<question>\S.*\?)$", re.DOTALL
+)
+TOLD_MARK = re.compile(r"^(?P<mark>Q[:.)]\s*)(?P<question>\S.{19,})$", re.DOTALL)
+ANSWER_MARK = re.compile(r"^A\d*[:.)]\s+")
+UNDERLINE = re.compile(r"\n\s*([=*~\-])\1{3,}\s*$")
+NUMBERED = 10
+"""A plain-text FAQ with this many numbered questions ("2.1 What is R?") asks only numbered ones, so that an
+answer's paragraph at the margin that happens to end in "?" is not taken for a question."""
 
 
 def faq_from_text(text: str) -> tuple[str, list[tuple[str | None, str | None, list[str]]]]:
-    """(title, [(None, question, paragraphs)]) of a plain-text FAQ: a question is a paragraph at the margin (or
-    one space in) that ends in "?", marked "Q:" or numbered or not; its answer the indented (or "A:") paragraphs
-    after it. Paragraphs before the first question (the title, where to find newer copies) are left out."""
-    paragraphs = [p for p in re.split(r"\n\s*\n", text.expandtabs(8)) if p.strip()]
+    """(title, [(chapter, question, paragraphs)]) of a plain-text FAQ: a question is a paragraph at the margin (or
+    one space in) that ends in "?", marked "Q:" or "Q)" or numbered ("2.", "1.7:", "4b.", "2.1") or not, and may be
+    underlined; its answer the indented (or "A:") paragraphs after it. A heading underlined with "*" is a chapter
+    (the R FAQ's); another underlined heading that asks nothing ends the answer before it. A question marked "Q:" may
+    tell a problem instead of asking ("Screen gets the terminal size wrong"). Paragraphs before the
+    first question (the title, where to find newer copies) are left out."""
+    text = re.sub(r"\n(?=[QA]\d*[:.)]\s)", "\n\n", text.expandtabs(8))  # Q: and A: lines begin paragraphs
+    text = re.sub(r"^(\s*([=*~\-])\2{3,}[ \t]*)\n(?=.)", r"\1\n\n", text, flags=re.MULTILINE)  # so does what follows
+    paragraphs = [p for p in re.split(r"\n\s*\n", text) if p.strip()]
     first = _squeeze(paragraphs[0].strip().splitlines()[0]) if paragraphs else ""
     title = "" if first.endswith("?") else first  # (procps' FAQ begins with its first question)
-    blocks: list[tuple[str | None, str | None, list[str]]] = []
-    for paragraph in paragraphs:
+
+    def asked(paragraph: str) -> re.Match[str] | None:
         indent = len(paragraph) - len(paragraph.lstrip(" "))
-        asked = QUESTION_MARK.match(_squeeze(paragraph)) if indent <= 1 and len(paragraph) < 400 else None
-        if asked and not ANSWER_MARK.match(paragraph.lstrip()):
-            blocks.append((None, asked.group("question"), []))
+        heading = UNDERLINE.sub("", paragraph).strip()
+        if indent > 1 or len(heading) >= 400 or heading.count("\n") > 3 or ANSWER_MARK.match(heading):
+            return None
+        words = _squeeze(heading)
+        if re.search(r"\?\s+\(?[A-Z]?\d+[a-z]?(?:\.\d+)*[.:)]\s", words):
+            return None  # a contents list: one numbered question after another
+        return QUESTION_MARK.match(words) or TOLD_MARK.match(words)  # marked "Q:", a problem may be told
+
+    numbered = sum(bool((m := asked(p)) and m.group("mark")) for p in paragraphs) >= NUMBERED
+    blocks: list[tuple[str | None, str | None, list[str]]] = []
+    chapter: str | None = None
+    for paragraph in paragraphs:
+        question = asked(paragraph)
+        underline = UNDERLINE.search(paragraph)
+        if question and (question.group("mark") or not numbered):
+            blocks.append((chapter, question.group("question"), []))
+        elif underline and paragraph.count("\n") == 1:  # a heading that asks nothing
+            if underline.group(1) == "*":
+                chapter = re.sub(r"^\d+\s+", "", _squeeze(UNDERLINE.sub("", paragraph)))
+            if blocks:
+                blocks.append((chapter, None, []))
         elif blocks and not re.fullmatch(r"[-=*\s]+", paragraph):
             blocks[-1][2].append(_squeeze(ANSWER_MARK.sub("", paragraph.lstrip())))
     return title, blocks
 
 
-def write_documents(source: Path, kind: str, out: Path) -> list[dict[str, Any]]:
+HTML_BLOCKS = {"p", "pre", "li", "dd", "dt", "blockquote", "div", "ul", "ol", "dl", "table", "tr", "td", "th"}
+HTML_HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+NUMBER = re.compile(r"^\(?[A-Z]?\d+[a-z]?(?:\.\d+)*[.:)]?\s+")
+
+
+def _listed_question(text: str) -> str | None:
+    """A contents link's words, as a question: numbering taken off; a question, or a problem told in six words or
+    more ("I've declared local names, but all my multidrop mail is going to root anyway.") — not a chapter's name."""
+    if re.match(r"[A-Z]\.\s", _squeeze(text)):
+        return None  # a lettered chapter: "F. Fetchmail configuration file grammar questions"
+    text = NUMBER.sub("", _squeeze(text))
+    return text if text.endswith("?") or len(text.split()) >= 6 else None
+
+
+def faq_from_html(text: str) -> tuple[str, list[tuple[str | None, str | None, list[str]]]]:
+    """(title, [(chapter, question, paragraphs)]) of an HTML FAQ: its contents list links each question to an
+    anchor; the answer is what follows the anchor up to the next one, the anchor's own heading left out. Headings
+    that are no question are chapters."""
+    from bs4 import BeautifulSoup, NavigableString, Tag
+
+    soup = BeautifulSoup(text, "html.parser")
+    title = _squeeze(soup.title.get_text()) if soup.title else ""
+    for junk in soup(["script", "style", "head"]):
+        junk.decompose()
+    for line_break in soup("br"):
+        line_break.replace_with("\n")
+    listed: dict[str, str] = {}
+    for link in soup.find_all("a", href=True):
+        question = _listed_question(link.get_text())
+        if link["href"].startswith("#") and question and link.find_parent("strike") is None and not link.find("strike"):
+            listed.setdefault(link["href"][1:], question)
+    stream: list[tuple[str, str]] = []  # ("question" | "heading" | "text", words) in reading order
+    loose: list[str] = []  # inline words between blocks
+
+    def anchors(tag: Tag) -> list[str]:
+        found = []
+        for target in [tag, *tag.find_all(True)]:
+            name = target.get("id") or target.get("name")
+            if isinstance(name, str) and name in listed and not target.get("href"):
+                found.append(listed.pop(name))
+        return found
+
+    def flush() -> None:
+        if _squeeze("".join(loose)):
+            stream.append(("text", _squeeze("".join(loose))))
+        loose.clear()
+
+    def walk(tag: Tag) -> None:
+        for child in tag.children:
+            if isinstance(child, NavigableString):
+                loose.append(str(child))
+                continue
+            if not isinstance(child, Tag):
+                continue
+            leaf = child.find(list(HTML_BLOCKS | HTML_HEADINGS)) is None or child.name in HTML_HEADINGS
+            if not leaf:  # a block of blocks: its own anchor, then what it holds
+                flush()
+                name = child.get("id") or child.get("name")
+                if isinstance(name, str) and name in listed:
+                    stream.append(("question", listed.pop(name)))
+                walk(child)
+                flush()
+                continue
+            questions = anchors(child)
+            if questions or child.name in HTML_BLOCKS | HTML_HEADINGS:
+                flush()
+            stream.extend(("question", question) for question in questions)
+            if child.name not in HTML_BLOCKS | HTML_HEADINGS:
+                loose.append(child.get_text())
+                continue
+            words = child.get_text() if child.name == "pre" else _squeeze(child.get_text())
+            if words.strip():
+                stream.append(("heading" if child.name in HTML_HEADINGS else "text", words.strip()))
+        flush()
+
+    walk(soup.body or soup)
+    blocks: list[tuple[str | None, str | None, list[str]]] = []
+    chapter: str | None = None
+    for kind, words in stream:
+        if kind == "question":
+            blocks.append((chapter, words, []))
+        elif blocks and blocks[-1][1] and not blocks[-1][2] and _squeeze(words).endswith(blocks[-1][1][-30:]):
+            continue  # the anchor's own heading: the question again
+        elif kind == "heading":
+            chapter = NUMBER.sub("", words)
+            if blocks:
+                blocks.append((chapter, None, []))
+        elif blocks:
+            blocks[-1][2].append(words)
+    return title, blocks
+
+
+def write_documents(source: Path, kind: str, out: Path, package: str | None = None) -> list[dict[str, Any]]:
     """The FAQ as Markdown without its question headings; the questions with their answers' openings."""
-    parse = {"pod": faq_from_pod, "rst": faq_from_rst, "text": faq_from_text}[kind]
+    parse = {"pod": faq_from_pod, "rst": faq_from_rst, "text": faq_from_text, "html": faq_from_html}[kind]
     raw = gzip.decompress(source.read_bytes()) if source.suffix == ".gz" else source.read_bytes()
     title, blocks = parse(raw.decode("utf-8", errors="replace"))
     stem = source.name.split(".")[0]
-    if kind == "text":  # FAQ.gz, faq.txt.gz: named by their package
-        stem = f"{source.parent.name}-{stem}"
+    if kind in ("text", "html"):  # FAQ.gz, faq.html: named by their package
+        stem = f"{package or source.parent.name}-{stem}"
     name = re.sub(r"\W+", "-", stem) + ".md"
     parts = [f"# {title or stem}"]
     asked: list[dict[str, Any]] = []
@@ -203,8 +350,9 @@ def write_documents(source: Path, kind: str, out: Path) -> list[dict[str, Any]]:
             last_chapter = chapter
         parts.extend(paragraphs)
         opening = next((text for text in map(_squeeze, paragraphs) if len(text) >= 20), "")
-        if question and question.endswith("?") and opening:
-            asked.append({"question": question, "doc": name, "opening": opening[:OPENING_CHARS]})
+        if question and (question.endswith("?") or kind in ("text", "html")) and opening:
+            answer = " ".join(map(_squeeze, paragraphs))
+            asked.append({"question": question, "doc": name, "opening": opening[:OPENING_CHARS], "answer": answer})
     (out / name).write_text("\n\n".join(parts) + "\n", encoding="utf-8")
     return asked
 
@@ -240,8 +388,19 @@ def fetch(work: Path) -> list[dict[str, Any]]:
     return found
 
 
+def answers(text: str, item: dict[str, Any]) -> bool:
+    """Whether a stretch of the question's document answers it: it holds the answer's opening, or at least
+    INSIDE_SHARE of its sentences (by characters) are the answer's own."""
+    words = _squeeze(text)
+    if item["opening"] in words:
+        return True
+    sentences = [s for s in re.split(r"(?<=[.!?:;])\s+", words) if s]
+    inside = sum(len(s) for s in sentences if s in item.get("answer", ""))
+    return inside >= INSIDE_SHARE * sum(len(s) for s in sentences) > 0
+
+
 def label(kb: Any, asked: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """Each question through retrieval and `choose.score`, its stretches labelled by its answer's opening."""
+    """Each question through retrieval and `choose.score`, its stretches labelled by its answer (`answers`)."""
     from fieldmind.answers import terms
     from fieldmind.assistant import Assistant
 
@@ -250,7 +409,7 @@ def label(kb: Any, asked: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], d
     for item in asked:
         passages = kb.search(item["question"], TOP_K)
         windows = assistant.evidence(item["question"], passages) if passages else []
-        labels = [int(w.passage.doc == item["doc"] and item["opening"] in _squeeze(w.text)) for w in windows]
+        labels = [int(w.passage.doc == item["doc"] and answers(w.text, item)) for w in windows]
         if not any(labels):
             verdicts["answer not among the stretches"] += 1
             continue
@@ -280,7 +439,7 @@ def main() -> None:
     documents.mkdir(parents=True, exist_ok=True)
     sources, asked = [], []
     for source in fetch(args.work):
-        questions = write_documents(source["path"], source["kind"], documents)
+        questions = write_documents(source["path"], source["kind"], documents, source["package"])
         asked.extend(questions)
         sources.append({k: v for k, v in source.items() if k not in ("path", "kind")} | {"questions": len(questions)})
     kb = _knowledge(args.work)
