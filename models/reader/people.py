@@ -188,9 +188,10 @@ def faq_from_rst(text: str) -> tuple[str, list[tuple[str | None, str | None, lis
     return title, blocks
 
 
-QUESTION_MARK = re.compile(
-    r"^(?P<mark>Q[:.)]\s*|\(?[A-Z]?\d+[a-z]?(?:\.\d+)*[.:)]?\s+)?(?P<question>\S.*\?)$", re.DOTALL
-)
+NUMBER_MARK = r"\(?[A-Z]?\d+[a-z]?(?:\.\d+)*[.:)]?\s+"
+"""A question's number: "2.", "1.7:", "4b.", "2.1 ", "(3) ", "G1. "."""
+NUMBER = re.compile("^" + NUMBER_MARK)
+QUESTION_MARK = re.compile(r"^(?P<mark>Q[:.)]\s*|" + NUMBER_MARK + r")?(?P<question>\S.*\?)$", re.DOTALL)
 TOLD_MARK = re.compile(r"^(?P<mark>Q[:.)]\s*)(?P<question>\S.{19,})$", re.DOTALL)
 ANSWER_MARK = re.compile(r"^A\d*[:.)]\s+")
 UNDERLINE = re.compile(r"\n\s*([=*~\-])\1{3,}\s*$")
@@ -218,15 +219,15 @@ def faq_from_text(text: str) -> tuple[str, list[tuple[str | None, str | None, li
         if indent > 1 or len(heading) >= 400 or heading.count("\n") > 3 or ANSWER_MARK.match(heading):
             return None
         words = _squeeze(heading)
-        if re.search(r"\?\s+\(?[A-Z]?\d+[a-z]?(?:\.\d+)*[.:)]\s", words):
+        if re.search(r"\?\s+\(?[A-Z]?\d+[a-z]?(?:\.\d+)*[.:)]\s", words):  # (a number that is surely one)
             return None  # a contents list: one numbered question after another
         return QUESTION_MARK.match(words) or TOLD_MARK.match(words)  # marked "Q:", a problem may be told
 
-    numbered = sum(bool((m := asked(p)) and m.group("mark")) for p in paragraphs) >= NUMBERED
+    questions = [asked(paragraph) for paragraph in paragraphs]
+    numbered = sum(bool(question and question.group("mark")) for question in questions) >= NUMBERED
     blocks: list[tuple[str | None, str | None, list[str]]] = []
     chapter: str | None = None
-    for paragraph in paragraphs:
-        question = asked(paragraph)
+    for paragraph, question in zip(paragraphs, questions, strict=True):
         underline = UNDERLINE.search(paragraph)
         if question and (question.group("mark") or not numbered):
             blocks.append((chapter, question.group("question"), []))
@@ -242,7 +243,6 @@ def faq_from_text(text: str) -> tuple[str, list[tuple[str | None, str | None, li
 
 HTML_BLOCKS = {"p", "pre", "li", "dd", "dt", "blockquote", "div", "ul", "ol", "dl", "table", "tr", "td", "th"}
 HTML_HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
-NUMBER = re.compile(r"^\(?[A-Z]?\d+[a-z]?(?:\.\d+)*[.:)]?\s+")
 
 
 def _listed_question(text: str) -> str | None:
@@ -274,9 +274,10 @@ def faq_from_html(text: str) -> tuple[str, list[tuple[str | None, str | None, li
     stream: list[tuple[str, str]] = []  # ("question" | "heading" | "text", words) in reading order
     loose: list[str] = []  # inline words between blocks
 
-    def anchors(tag: Tag) -> list[str]:
+    def anchors(tag: Tag, deep: bool = True) -> list[str]:
+        """The listed questions whose anchors are this tag (and, deep, the tags inside it), each taken once."""
         found = []
-        for target in [tag, *tag.find_all(True)]:
+        for target in [tag, *(tag.find_all(True) if deep else [])]:
             name = target.get("id") or target.get("name")
             if isinstance(name, str) and name in listed and not target.get("href"):
                 found.append(listed.pop(name))
@@ -297,9 +298,7 @@ def faq_from_html(text: str) -> tuple[str, list[tuple[str | None, str | None, li
             leaf = child.find(list(HTML_BLOCKS | HTML_HEADINGS)) is None or child.name in HTML_HEADINGS
             if not leaf:  # a block of blocks: its own anchor, then what it holds
                 flush()
-                name = child.get("id") or child.get("name")
-                if isinstance(name, str) and name in listed:
-                    stream.append(("question", listed.pop(name)))
+                stream.extend(("question", question) for question in anchors(child, deep=False))
                 walk(child)
                 flush()
                 continue
