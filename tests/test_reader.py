@@ -335,6 +335,24 @@ def test_a_stretch_inside_an_faq_answer_answers_it() -> None:
     assert not people.answers("", item)
 
 
+def test_an_faq_package_without_its_faq_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A package that no longer holds its FAQ where PACKAGES says is refused naming the package and the path, not
+    left out in silence."""
+    people = _module("people")
+    build = tmp_path / "build"
+    (build / "DEBIAN").mkdir(parents=True)
+    (build / "usr" / "share" / "doc" / "pump-faq").mkdir(parents=True)
+    (build / "usr" / "share" / "doc" / "pump-faq" / "README").write_text("No questions here.\n")
+    control = "Package: pump-faq\nVersion: 1.0\nArchitecture: all\nMaintainer: Nobody <n@example.org>\n"
+    (build / "DEBIAN" / "control").write_text(control + "Description: a test package\n")
+    (tmp_path / "debs").mkdir()
+    deb = tmp_path / "debs" / "pump-faq_1.0_all.deb"
+    subprocess.run(["dpkg-deb", "--build", "--root-owner-group", str(build), str(deb)], check=True, capture_output=True)
+    monkeypatch.setattr(people, "PACKAGES", {"pump-faq": ("usr/share/doc/pump-faq", "FAQ.gz", "text")})
+    with pytest.raises(SystemExit, match=r"pump-faq_1.0_all.deb holds no /usr/share/doc/pump-faq/FAQ.gz"):
+        people.fetch(tmp_path)
+
+
 def test_an_faq_package_that_cannot_be_fetched_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     people = _module("people")
     monkeypatch.setattr(people, "PACKAGES", {"no-such-fieldmind-faq": ("usr/share/doc", "FAQ", "text")})

@@ -370,6 +370,8 @@ def fetch(work: Path) -> list[dict[str, Any]]:
         unpacked = debs / package
         if not unpacked.exists():
             subprocess.run(["dpkg-deb", "-x", str(deb), str(unpacked)], check=True)
+        if not any((unpacked / folder).glob(pattern)):  # a newer package moved or renamed its FAQ
+            raise SystemExit(f"{deb.name} holds no /{folder}/{pattern}: correct PACKAGES[{package!r}] in {__file__}")
         for source in sorted((unpacked / folder).glob(pattern)):
             if source.name.startswith("index"):
                 continue
