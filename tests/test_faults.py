@@ -201,6 +201,7 @@ print(json.dumps({"rss_start": start[0], "fds_start": start[1], "rss_end": rss_m
 
 
 @pytest.mark.model
+@pytest.mark.slow
 def test_soak_150_questions_in_one_process_memory_and_files_stay_bounded(isolated_home, embedder) -> None:  # type: ignore[no-untyped-def]
     """Bound: after warm-up, anonymous memory grows < 12 MB over 150 questions; open files by at most 5.
 

@@ -201,3 +201,24 @@ def test_a_documents_own_file_is_sync_s_copy_or_the_unchanged_local_file(tmp_pat
     paths.ensure()
     (paths.library / sha).write_text("The HT-9 pump impeller nut torque is 42 N.m.\n")
     assert originals.of(record) == paths.library / sha
+
+
+def test_onnx_vectors_are_sentence_transformers_vectors_whatever_the_batch(embedder) -> None:  # type: ignore[no-untyped-def]
+    """Batches are cut to TOKENS_PER_BATCH tokens and padded to their own longest text; the padding must never
+    be pooled. (The model's tokenizer.json pads every text to 128 tokens: pooled with them, a short question's
+    vector came out another one, cosine 0.15 with its true vector, and the answers fell apart.) The reference is
+    sentence-transformers over torch, the library the model was made for."""
+    import numpy as np
+
+    from fieldmind.knowledge.embedder import TOKENS_PER_BATCH, Embedder
+
+    short = "Torque for the cylinder head bolts?"
+    long = " ".join(["The oil pressure switch stops the engine when the oil runs low."] * 30)
+    texts = [short, *[long] * (2 * TOKENS_PER_BATCH // 200), "Fault code E07: overload."]
+    ours = embedder.encode(texts)
+    reference = Embedder(backend="torch")
+    theirs = reference.encode([short, long, texts[-1]])
+    assert reference.active == "torch" and embedder.active == "onnx"
+    assert np.allclose(ours[0], theirs[0], atol=1e-4)
+    assert np.allclose(ours[1], theirs[1], atol=1e-4) and np.allclose(ours[-2], theirs[1], atol=1e-4)
+    assert np.allclose(ours[-1], theirs[2], atol=1e-4)

@@ -32,6 +32,11 @@ if TYPE_CHECKING:
 
 DIMENSION = 384
 MAX_TOKENS = 256
+TOKENS_PER_BATCH = 1024
+"""What one ONNX Runtime run embeds at most: its attention scores grow with the batch times its length squared,
+and the runtime's arena keeps the largest run's memory for the rest of the process. Twelve stretches of up to
+256 tokens in one run took the peak of a process asking 20 questions without the model from 324 to 392 MB; at
+1,024 tokens a run it stays at 324, and embedding is no slower (passages and stretches alike, bench/suite.py)."""
 ONNX_NAME = "all-MiniLM-L6-v2.onnx"
 
 
@@ -119,23 +124,34 @@ class _OnnxBackend:
 
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.enable_truncation(MAX_TOKENS)
-        self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+        self.tokenizer.no_padding()  # its tokenizer.json pads to the longest text given: batches pad themselves
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads or os.cpu_count() or 1
         options.inter_op_num_threads = 1
         self.session = onnxruntime.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
 
     def encode(self, texts: list[str], batch_size: int) -> Vectors:
-        """Mean pooling over real tokens, then unit length: what sentence-transformers does for this model."""
+        """Mean pooling over real tokens, then unit length: what sentence-transformers does for this model.
+
+        Batches hold at most TOKENS_PER_BATCH tokens (padding included), so the memory one run takes stays small
+        whatever the texts' lengths."""
         import numpy as np
 
-        order = np.argsort([-len(t) for t in texts], kind="stable")  # similar lengths together: less padding
+        encoded = self.tokenizer.encode_batch(list(texts))
+        order = np.argsort([-len(e.ids) for e in encoded], kind="stable")  # similar lengths together: less padding
         out = np.empty((len(texts), DIMENSION), dtype=np.float32)
-        for start in range(0, len(texts), batch_size):
-            picked = order[start : start + batch_size]
-            encodings = self.tokenizer.encode_batch([texts[i] for i in picked])
-            ids = np.asarray([e.ids for e in encodings], dtype=np.int64)
-            mask = np.asarray([e.attention_mask for e in encodings], dtype=np.int64)
+        start = 0
+        while start < len(texts):
+            longest = len(encoded[order[start]].ids)
+            size = max(1, min(batch_size, TOKENS_PER_BATCH // longest))
+            picked = order[start : start + size]
+            start += size
+            ids = np.zeros((len(picked), longest), dtype=np.int64)
+            mask = np.zeros((len(picked), longest), dtype=np.int64)
+            for row, i in enumerate(picked):
+                n = len(encoded[i].ids)
+                ids[row, :n] = encoded[i].ids
+                mask[row, :n] = 1
             hidden = self.session.run(
                 None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
             )[0]
