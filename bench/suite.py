@@ -278,8 +278,14 @@ def startup(home: Path, models_dir: Path) -> dict[str, Any]:
         result["tui_accepting_keys_ms"] = {"skipped": "tmux is not installed"}
         return result
     env = [f"FIELDMIND_HOME={home}", f"FIELDMIND_MODEL__DIR={models_dir}", "TERM=xterm-256color"]
-    runs = _accepting_keys_ms(["env", *env, *_cli()])
-    bare = _accepting_keys_ms(["env", "TERM=xterm-256color", sys.executable, str(HERE / "bare_textual.py")])
+    # a placeholder session keeps tmux's server up between launches: one exits with its last session, and a
+    # launch that races that exit fails ("server exited unexpectedly")
+    subprocess.run(["tmux", "new-session", "-d", "-s", f"fieldmind-bench-{os.getpid()}", "sleep 600"], check=True)
+    try:
+        runs = _accepting_keys_ms(["env", *env, *_cli()])
+        bare = _accepting_keys_ms(["env", "TERM=xterm-256color", sys.executable, str(HERE / "bare_textual.py")])
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", f"fieldmind-bench-{os.getpid()}"], capture_output=True)
     app_ms = round(statistics.median(runs), 1) if runs else None
     bare_ms = round(statistics.median(bare), 1) if bare else None
     result["tui_accepting_keys_ms"] = {

@@ -42,6 +42,30 @@ def test_a_corrupt_vector_store_is_rebuilt_from_the_stored_passages(isolated_hom
     services.close()
 
 
+def test_a_library_that_does_not_load_is_reported_not_taken_for_damage(isolated_home, embedder, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A broken installation is not a damaged index: two threads importing numpy at once once made the start's
+    check read "partially initialized module" as damage and embed every passage again."""
+    from fieldmind.knowledge.vectors import VectorStore
+
+    services = Services(load_settings(isolated_home, demo_knowledge=False), embedder=embedder)
+    services.knowledge.ingest([DEMO_PDF])
+    with services.knowledge.locked_store() as store:
+        chroma = store.directory / "chroma"
+
+    def missing(self: VectorStore) -> int:
+        raise ImportError("No module named 'chromadb_rust_bindings'")
+
+    monkeypatch.setattr(VectorStore, "count", missing)
+    with pytest.raises(StoreError, match=r"chromadb_rust_bindings.*reinstall Fieldmind") as raised:
+        services.check_index()
+    assert str(chroma) in str(raised.value)
+    assert chroma.is_dir() and not list(chroma.parent.glob("chroma.broken-*"))  # left as it was
+    monkeypatch.undo()
+    assert services.check_index() is None  # and whole: nothing to repair once the library loads
+    assert services.knowledge.search("oil change interval", k=3)[0].page == 6
+    services.close()
+
+
 def test_the_cli_tells_the_user_when_it_repaired_the_index(isolated_home) -> None:  # type: ignore[no-untyped-def]
     out = subprocess.run(
         [*fieldmind_command(), "ingest", str(DEMO_PDF), "--home", str(isolated_home)], capture_output=True

@@ -1,4 +1,4 @@
-"""Heavy libraries stay deferred: the screen paints before torch, llama.cpp or Chroma load."""
+"""Heavy libraries stay deferred: the screen paints before torch, llama.cpp, Chroma, ONNX Runtime or numpy load."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-HEAVY = ("llama_cpp", "torch", "sentence_transformers", "chromadb", "transformers")
+HEAVY = ("llama_cpp", "torch", "sentence_transformers", "chromadb", "transformers", "onnxruntime", "numpy")
 
 
 def _loaded_after(statement: str) -> set[str]:

@@ -7,11 +7,30 @@ import shutil
 import subprocess
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from conftest import fieldmind_command
+
+
+@pytest.fixture(scope="module", autouse=True)
+def tmux_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """This module's own tmux server, kept up by a placeholder session: tmux exits with its last session, and a
+    test's new-session that came while the previous test's server was exiting failed ("server exited
+    unexpectedly")."""
+    if not shutil.which("tmux"):
+        yield
+        return
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("TMUX_TMPDIR", str(tmp_path_factory.mktemp("tmux")))
+        env.delenv("TMUX", raising=False)
+        subprocess.run(["tmux", "new-session", "-d", "-s", "placeholder", "sleep 3600"], check=True)
+        try:
+            yield
+        finally:
+            subprocess.run(["tmux", "kill-server"], capture_output=True)
 
 
 def _pane(session: str) -> str:

@@ -11,6 +11,7 @@ import time
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Protocol
 
+from fieldmind.errors import StoreError
 from fieldmind.knowledge.chunking import Chunk
 from fieldmind.knowledge.embedder import Embedder
 from fieldmind.knowledge.store import Store
@@ -91,6 +92,11 @@ def check_vectors(kb: Repairable) -> str | None:
                 return None
             repaired = reconcile(kb)
             return f"the vector index was out of step; repaired ({repaired['restored']} restored)"
+        except ImportError as exc:  # the installation is broken, not the index: rebuilding it would not help
+            raise StoreError(
+                f"{store.directory / 'chroma'}: a library the vector index needs did not load ({exc}); the index "
+                f"is left as it is: reinstall Fieldmind (packaging/setup.sh)"
+            ) from exc
         except Exception as exc:  # any failure to open or answer: rebuild
             reason = str(exc).splitlines()[0][:200]
         directory = store.directory / "chroma"
