@@ -138,21 +138,20 @@ class _OnnxBackend:
         whatever the texts' lengths."""
         import numpy as np
 
-        encoded = self.tokenizer.encode_batch(list(texts))
-        order = np.argsort([-len(e.ids) for e in encoded], kind="stable")  # similar lengths together: less padding
+        tokens = [e.ids for e in self.tokenizer.encode_batch(list(texts))]  # each `.ids` makes a new list: once
+        order = np.argsort([-len(t) for t in tokens], kind="stable")  # similar lengths together: less padding
         out = np.empty((len(texts), DIMENSION), dtype=np.float32)
         start = 0
         while start < len(texts):
-            longest = len(encoded[order[start]].ids)
+            longest = len(tokens[order[start]])
             size = max(1, min(batch_size, TOKENS_PER_BATCH // longest))
             picked = order[start : start + size]
             start += size
             ids = np.zeros((len(picked), longest), dtype=np.int64)
             mask = np.zeros((len(picked), longest), dtype=np.int64)
             for row, i in enumerate(picked):
-                n = len(encoded[i].ids)
-                ids[row, :n] = encoded[i].ids
-                mask[row, :n] = 1
+                ids[row, : len(tokens[i])] = tokens[i]
+                mask[row, : len(tokens[i])] = 1
             hidden = self.session.run(
                 None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
             )[0]
